@@ -1,0 +1,59 @@
+"""What a backend is: the thing that brings a pipeline up and lets faults reach it.
+
+A backend owns the pipeline's services and the fault proxy in front of every link.
+Faults reach the system only through the backend's small surface:
+
+* ``proxies`` — a :class:`~harness.drivers.toxiproxy.ProxyDriver` (network faults),
+* ``kill / pause / resume`` on a named service (process and container faults),
+* ``feature_store()`` — a :class:`~harness.stores.base.FeatureStore` (data faults).
+
+Lifecycle, always in this order (the runner owns it)::
+
+    backend = get_backend(name)(pipeline=..., run_dir=..., journal=..., seed=...)
+    backend.up()        # proxy server, one proxy per link, services started + healthy
+    ...                 # load, faults
+    backend.down()      # idempotent; every process/container/proxy it started is gone
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from harness.drivers.toxiproxy import ProxyDriver
+    from harness.journal import Journal
+    from harness.pipeline import Pipeline
+    from harness.stores.base import FeatureStore
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The protocol every backend implements (process, docker, fakes)."""
+
+    name: ClassVar[str]
+    proxies: "ProxyDriver"
+
+    def __init__(self, *, pipeline: "Pipeline", run_dir: Path, journal: "Journal",
+                 seed: int = 0) -> None: ...
+
+    def up(self) -> None:
+        """Start the proxy, create one proxy per link, start services, wait for health."""
+
+    def down(self) -> None:
+        """Stop everything this backend started; safe to call twice or after a failed up."""
+
+    def link_url(self, link: str) -> str:
+        """``http://host:port`` through which callers reach the link's target."""
+
+    def kill(self, service: str, signal: str = "SIGKILL") -> None:
+        """Kill the service; its restart policy brings it back (journaled)."""
+
+    def pause(self, service: str) -> None:
+        """Freeze the service (SIGSTOP / docker pause)."""
+
+    def resume(self, service: str) -> None:
+        """Unfreeze a paused service."""
+
+    def feature_store(self) -> "FeatureStore":
+        """The pipeline's feature table, for data faults."""

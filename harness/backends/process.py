@@ -1,0 +1,142 @@
+"""The embedded backend: every service a supervised local process on a loopback port.
+
+``up`` in order: proxy server -> a proxy per link -> setup commands -> services in
+dependency order, each health-checked. ``kill`` is a real signal to the service's
+process group; the supervisor restarts it after ``restart_delay`` like a restart
+policy would. ``pause``/``resume`` are SIGSTOP/SIGCONT. Logs go to ``<run>/logs/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from harness.backends._proxy import FaultProxy
+from harness.errors import DriverError
+from harness.journal import Journal
+from harness.pipeline import Pipeline
+from harness.probes import HttpProbe, free_port
+from harness.stores.sqlite import SqliteFeatureStore
+from harness.supervisor import SupervisedProcess
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
+CACHE_DIR = Path(os.environ.get("CHAOS_CACHE_DIR", Path.home() / ".cache" / "chaos-harness"))
+
+
+class ProcessBackend:
+    """Runs the pipeline as local processes; see the module docstring."""
+
+    name: ClassVar[str] = "process"
+
+    def __init__(self, *, pipeline: Pipeline, run_dir: Path, journal: Journal, seed: int = 0):
+        self.pipeline, self.run_dir, self.journal, self.seed = pipeline, Path(run_dir), journal, seed
+        self.ports = {name: free_port() for name in pipeline.services}
+        self.links: dict[str, str] = {}
+        self.services: dict[str, SupervisedProcess] = {}
+        self._proxy = FaultProxy(run_id=self.run_dir.name, run_dir=self.run_dir, journal=journal, seed=seed)
+        self.proxies = None
+
+    def up(self) -> None:
+        """Proxy server, link proxies, setup commands, then services (health-checked)."""
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.proxies = self._proxy.start()
+        for link, spec in self.pipeline.links.items():
+            upstream = f"127.0.0.1:{self.ports[spec.to]}"
+            self.links[link] = self._proxy.create(link, listen="127.0.0.1:0", upstream=upstream)
+        for command in self.pipeline.setup:
+            self._run_setup([self._fill(part) for part in command])
+        for name in self.pipeline.start_order():
+            self._start_service(name)
+        self.journal.record("pipeline_up", backend=self.name, links=self.links,
+                            services={n: {"pid": s.pid, "port": self.ports[n]} for n, s in self.services.items()})
+
+    def _fill(self, text: str, service: str | None = None) -> str:
+        values = {"python": sys.executable, "dir": str(self.pipeline.dir), "run_dir": str(self.run_dir),
+                  "cache": str(CACHE_DIR), "seed": str(self.seed),
+                  **{f"links.{k}": v for k, v in self.links.items()}}
+        if service:
+            values["port"] = str(self.ports[service])
+
+        def lookup(match: re.Match) -> str:
+            if match[1] not in values:
+                raise DriverError(f"pipeline {self.pipeline.name!r}: unknown placeholder {{{match[1]}}}")
+            return values[match[1]]
+
+        return _PLACEHOLDER.sub(lookup, text)
+
+    def _run_setup(self, command: list[str]) -> None:
+        self.journal.record("setup_started", command=command)
+        with open(self.run_dir / "logs" / "setup.log", "ab") as log:
+            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=self.pipeline.dir)
+        if code != 0:
+            raise DriverError(f"pipeline setup {command} exited {code}; see {self.run_dir / 'logs' / 'setup.log'}")
+
+    def _health_probe(self, name: str) -> HttpProbe:
+        url = f"http://127.0.0.1:{self.ports[name]}{self.pipeline.services[name].health}"
+        return HttpProbe(url).with_hint(f"see {self.run_dir / 'logs' / (name + '.log')}")
+
+    def _start_service(self, name: str) -> None:
+        spec = self.pipeline.services[name]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAOS_SEED": str(self.seed),
+               **{k: self._fill(v, name) for k, v in spec.env.items()}}
+        probe = self._health_probe(name)
+        service = SupervisedProcess(
+            name=name, command=[self._fill(part, name) for part in spec.command], env=env,
+            log_path=self.run_dir / "logs" / f"{name}.log", journal=self.journal,
+            restart_delay=spec.restart_delay, health=probe.check_once, cwd=self.pipeline.dir)
+        self.services[name] = service
+        service.start()
+        waited = probe.with_timeout(60).wait()
+        self.journal.record("service_healthy", service=name, pid=service.pid, after_s=round(waited, 3))
+
+    def link_url(self, link: str) -> str:
+        """``http://127.0.0.1:PORT`` of the link's proxy."""
+        return f"http://{self.links[link]}"
+
+    def _service(self, name: str) -> SupervisedProcess:
+        if name not in self.services:
+            raise DriverError(f"no running service {name!r}; services: {', '.join(self.services)}")
+        return self.services[name]
+
+    def kill(self, service: str, signal_name: str = "SIGKILL") -> None:
+        """Signal the service's process group; the supervisor restarts it."""
+        target = self._service(service)
+        self.journal.record("service_killed", service=service, pid=target.pid, signal=signal_name)
+        target.signal(getattr(signal, signal_name))
+
+    def pause(self, service: str) -> None:
+        """SIGSTOP the service."""
+        target = self._service(service)
+        target.signal(signal.SIGSTOP)
+        self.journal.record("service_paused", service=service, pid=target.pid)
+
+    def resume(self, service: str) -> None:
+        """SIGCONT the service."""
+        target = self._service(service)
+        target.signal(signal.SIGCONT)
+        self.journal.record("service_resumed", service=service, pid=target.pid)
+
+    def feature_store(self) -> SqliteFeatureStore:
+        """The SQLite feature table named in the pipeline declaration."""
+        spec = self.pipeline.feature_store
+        if spec is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r} declares no feature_store")
+        return SqliteFeatureStore(self._fill(spec.sqlite), table=spec.table, key=spec.key)
+
+    def down(self) -> None:
+        """Stop every service (no restart), then the proxies; idempotent."""
+        for name in reversed(list(self.services)):
+            self.services[name].stop()
+        self.services.clear()
+        self._proxy.stop()
+        self.proxies = None
+        self.journal.record("pipeline_down", backend=self.name)
+
+
+BACKEND = ProcessBackend

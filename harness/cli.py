@@ -1,0 +1,155 @@
+"""``chaos-harness``: validate | schema | run | check | report | proxy serve | images build | cleanup.
+
+Exit codes (the same for every command):
+    0  done, every SLO held
+    1  an SLO failed (the system under test missed it)
+    2  invalid input (scenario file, arguments); nothing was started
+    3  the harness or its environment failed (Docker, proxy, processes)
+  130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError, InvalidScenario
+
+EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from harness.loader import load_scenario
+
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            scenario = load_scenario(path)
+            print(f"{path}: ok ({scenario.name}: {len(scenario.faults)} faults)")
+        except InvalidScenario as exc:
+            print(str(exc), file=sys.stderr)
+            code = EXIT_INVALID
+    return code
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from harness.schema import scenario_schema
+
+    print(json.dumps(scenario_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.loader import load_scenario
+    from harness.runner import run_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
+                          backend=args.backend)
+    _print_summary(result.report)
+    print(f"report: {result.run_dir / 'report.html'}")
+    if result.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if result.status != "completed" or result.report is None:
+        print(f"the harness failed: {result.error}", file=sys.stderr)
+        return EXIT_INFRA
+    if result.verdict != "passed":
+        print(f"reproduce: chaos-harness run {args.scenario} --seed {scenario.seed} "
+              f"--backend {args.backend or scenario.backend}", file=sys.stderr)
+        return EXIT_SLO
+    return EXIT_OK
+
+
+def _print_summary(report: dict | None) -> None:
+    if not report:
+        return
+    for slo in report.get("slos", []):
+        print(f"  [{slo['status'].upper():7}] {slo['name']}: {slo.get('message', '')}")
+    print(f"verdict: {report.get('verdict')}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.reporting import build_reports
+
+    report = build_reports(Path(args.run_dir))
+    _print_summary(report)
+    print(f"report: {Path(args.run_dir) / 'report.html'}")
+    return EXIT_OK if args.command == "report" or report["verdict"] == "passed" else EXIT_SLO
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from harness.proxy import serve_main
+
+    return serve_main(args.rest)
+
+
+def _images(args: argparse.Namespace) -> int:
+    from harness.images import build_main
+
+    return build_main(["--rebuild"] if args.rebuild else [])
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from harness.cleanup import cleanup
+
+    for line in cleanup(Path(args.reports_dir), run_id=args.run_id):
+        print(line)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chaos-harness", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    commands = parser.add_subparsers(dest="command", required=True)
+    cmd = commands.add_parser("validate", help="check scenario files without starting anything")
+    cmd.add_argument("files", nargs="+")
+    cmd.set_defaults(func=_validate)
+    commands.add_parser("schema", help="print the scenario JSON Schema").set_defaults(func=_schema)
+    cmd = commands.add_parser("run", help="run one scenario and write its reports")
+    cmd.add_argument("scenario")
+    cmd.add_argument("--backend", choices=["process", "docker", "auto"], default=None)
+    cmd.add_argument("--reports-dir", default="reports")
+    cmd.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    cmd.set_defaults(func=_run)
+    for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed)"),
+                       ("report", "rebuild a run's reports from its journal and request log")):
+        cmd = commands.add_parser(name, help=text)
+        cmd.add_argument("run_dir")
+        cmd.set_defaults(func=_report)
+    cmd = commands.add_parser("proxy", help="the embedded Toxiproxy-API server")
+    cmd.add_argument("action", choices=["serve"])
+    cmd.add_argument("rest", nargs=argparse.REMAINDER, help="--host, --port, --seed, -config FILE")
+    cmd.set_defaults(func=_proxy)
+    cmd = commands.add_parser("images", help="build the Docker images locally (no registry)")
+    cmd.add_argument("action", choices=["build"])
+    cmd.add_argument("--rebuild", action="store_true")
+    cmd.set_defaults(func=_images)
+    cmd = commands.add_parser("cleanup", help="remove whatever an interrupted or killed run left")
+    cmd.add_argument("--reports-dir", default="reports")
+    cmd.add_argument("--run-id", default=None)
+    cmd.set_defaults(func=_cleanup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``chaos-harness`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidScenario as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Load with Locust, in its own process (see ``_locust_entry.py`` for why).
+
+``LoadDriver.start()`` launches ``python -m locust`` headless on the shipped
+locustfile and waits for Locust's ``test_start``; the journal's ``load_started``
+carries that moment, which is the zero of every fault's ``at``. Every request lands
+in ``requests.jsonl``. Locust exits 1 when any request failed: that is a finding,
+not a crash (``--exit-code-on-error 0`` makes only real crashes non-zero).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.errors import DriverError
+from harness.journal import REQUEST_LOG_FILE, Journal, read_jsonl
+from harness.model import LoadSpec
+
+ENTRY = Path(__file__).with_name("_locust_entry.py")
+
+
+class LoadDriver:
+    """One Locust run against ``host`` with the scenario's load."""
+
+    def __init__(self, *, load: LoadSpec, host: str, locustfile: Path, run_dir: Path,
+                 journal: Journal, seed: int = 0):
+        self.load, self.host, self.locustfile = load, host, locustfile
+        self.run_dir, self.journal, self.seed = Path(run_dir), journal, seed
+        self.events_path = self.run_dir / "load-events.jsonl"
+        self.process: subprocess.Popen | None = None
+        self.started_at: float | None = None
+        """Wall-clock time of Locust's test_start: ``at: 0s`` of the scenario."""
+        self._stopped = False
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Launch Locust and wait until it has started; return the start time (epoch)."""
+        env = {**os.environ, "CHAOS_USER_FILE": str(self.locustfile), "CHAOS_SEED": str(self.seed),
+               "CHAOS_LOAD": json.dumps(self.load.model_dump(mode="python")),
+               "CHAOS_REQUEST_LOG": str(self.run_dir / REQUEST_LOG_FILE),
+               "CHAOS_LOAD_EVENTS": str(self.events_path)}
+        command = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--headless", "--host", self.host,
+                   "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
+                   "--stop-timeout", "2"]
+        with open(self.run_dir / "logs" / "locust.log", "ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            cwd=self.run_dir)
+        self.journal.record("load_launched", pid=self.process.pid, command=command)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            started = self._event("test_start")
+            if started:
+                self.started_at = started
+                self.journal.record("load_started", load_ts=started, users=self.load.users,
+                                    duration_s=self.load.duration)
+                return started
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise DriverError(f"Locust did not start (exit {self.process.returncode}); "
+                          f"see {self.run_dir / 'logs' / 'locust.log'}")
+
+    def _event(self, name: str) -> float | None:
+        if not self.events_path.exists():
+            return None
+        for event in read_jsonl(self.events_path):
+            if event.get("event") == name:
+                return event["ts"]
+        return None
+
+    def running(self) -> bool:
+        """True while Locust is still running."""
+        return self.process is not None and self.process.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait for Locust to finish on its own; return its exit code or None."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """Stop Locust (SIGTERM, then SIGKILL), keeping its request log; idempotent."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if not self._stopped:
+            self._stopped = True
+            self.journal.record("load_stopped", returncode=self.process.returncode)

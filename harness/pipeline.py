@@ -1,0 +1,101 @@
+"""The pipeline declaration (``pipeline.yaml``): services, links and the feature store.
+
+Declared once so that backends, faults and scenarios speak of the same names. A
+**link** is a proxied edge ``from`` a service (or ``load``) ``to`` a service: the
+harness creates one Toxiproxy proxy per link and points the caller at it, so network
+faults name a link (``features``, ``ingress``).
+
+Strings in ``command``, ``env`` and ``setup`` may hold placeholders filled in by the
+process backend: ``{python}`` (this interpreter), ``{dir}`` (the pipeline directory),
+``{run_dir}``, ``{cache}`` (a cache directory kept across runs), ``{port}`` (the
+service's own port), ``{seed}`` and ``{links.NAME}`` (``host:port`` of a link's proxy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PIPELINE_FILE = "pipeline.yaml"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ServiceSpec(_Frozen):
+    """One service: how to start it and how to know it is healthy."""
+
+    command: tuple[str, ...]
+    env: dict[str, str] = {}
+    health: str = "/health"
+    """HTTP path that answers 200 when the service is ready."""
+    restart_delay: float = Field(0.5, ge=0)
+    """Seconds the supervisor waits before restarting a killed service."""
+
+
+class LinkSpec(_Frozen):
+    """A proxied edge: callers of ``to`` (``from``) reach it through a proxy."""
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class FeatureStoreSpec(_Frozen):
+    """Where the feature table lives (the data faults' target)."""
+
+    sqlite: str
+    table: str = "features"
+    key: str = "entity_id"
+    service: str = "feature-server"
+
+
+class LoadTargetSpec(_Frozen):
+    """How Locust reaches the pipeline."""
+
+    locustfile: str = "locustfile.py"
+    link: str = "ingress"
+
+
+class Pipeline(_Frozen):
+    """A whole pipeline declaration; ``dir`` is where it was read from."""
+
+    name: str
+    dir: Path = Path(".")
+    setup: tuple[tuple[str, ...], ...] = ()
+    services: dict[str, ServiceSpec]
+    links: dict[str, LinkSpec] = {}
+    feature_store: FeatureStoreSpec | None = None
+    load: LoadTargetSpec = LoadTargetSpec()
+
+    @model_validator(mode="after")
+    def _links_name_services(self) -> "Pipeline":
+        for name, link in self.links.items():
+            for end in (link.from_, link.to):
+                if end != "load" and end not in self.services:
+                    raise ValueError(f"link {name!r} names unknown service {end!r}")
+        return self
+
+    def start_order(self) -> list[str]:
+        """Services ordered so that each starts after the services it calls."""
+        order: list[str] = []
+        def visit(name: str, seen: tuple[str, ...] = ()) -> None:
+            if name in order or name in seen:
+                return
+            for link in self.links.values():
+                if link.from_ == name:
+                    visit(link.to, seen + (name,))
+            order.append(name)
+        for name in self.services:
+            visit(name)
+        return order
+
+
+def load_pipeline(directory: str | Path) -> Pipeline:
+    """Read ``<directory>/pipeline.yaml``."""
+    directory = Path(directory).resolve()
+    with open(directory / PIPELINE_FILE, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return Pipeline.model_validate({**data, "dir": directory})

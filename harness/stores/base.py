@@ -1,0 +1,38 @@
+"""The feature store as data faults see it: a table keyed by entity id.
+
+Data faults change the table and must restore it *exactly*: each store offers a
+``checksum()`` over schema and rows, and ``snapshot()``/``restore()`` of the whole
+table, so an undo is "restore the snapshot, then check the checksum".
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class FeatureStore(Protocol):
+    """A feature table that data faults may corrupt and restore."""
+
+    def columns(self) -> list[str]:
+        """Feature column names (the key and ``updated_at`` excluded)."""
+
+    def checksum(self) -> str:
+        """A digest of the table's schema and every row, order-independent of storage."""
+
+    def snapshot(self) -> object:
+        """Save the table (schema and rows) somewhere restore() can find it."""
+
+    def restore(self, snapshot: object) -> None:
+        """Put the table back exactly as it was when ``snapshot`` was taken."""
+
+    def corrupt(self, *, fraction: float, mode: str, columns: list[str],
+                rng: random.Random) -> int:
+        """Corrupt ``fraction`` of rows (``nan``, ``out_of_range`` or ``wrong_type``); return rows hit."""
+
+    def rename_column(self, old: str, new: str) -> None:
+        """Rename a feature column."""
+
+    def drop_column(self, column: str) -> None:
+        """Drop a feature column."""

@@ -1,0 +1,104 @@
+"""A supervised local process: started in its own session, restarted when it dies.
+
+The process backend's restart policy: when a service exits without being asked to
+(``kill`` fault, crash), the supervisor journals ``service_exited``, waits
+``restart_delay`` seconds, starts it again (``service_restarted``) and journals
+``service_healthy`` once its health probe passes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from harness.journal import Journal
+
+
+class SupervisedProcess:
+    """One service process, its log file and its restart loop."""
+
+    def __init__(self, *, name: str, command: list[str], env: dict[str, str], log_path: Path,
+                 journal: Journal, restart_delay: float, health: Callable[[], bool],
+                 cwd: Path | None = None):
+        self.name, self.command, self.env, self.cwd = name, command, env, cwd
+        self.log_path, self.journal, self.restart_delay, self.health = log_path, journal, restart_delay, health
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        """How many times the supervisor brought the service back."""
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # no spawn may slip in after stop() began
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the current process (also its process-group id)."""
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        """Start the process and the watcher thread that restarts it."""
+        self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name=f"supervise-{self.name}", daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
+        self.journal.record("service_started", service=self.name, pid=self.process.pid,
+                            command=self.command)
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            code = self.process.wait()
+            if self._stopping.is_set():
+                return
+            self.journal.record("service_exited", service=self.name, pid=self.process.pid, returncode=code)
+            if self._stopping.wait(self.restart_delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._spawn()
+            self.restarts += 1
+            self.journal.record("service_restarted", service=self.name, pid=self.process.pid)
+            self._await_health()
+
+    def _await_health(self) -> None:
+        deadline = time.monotonic() + 60
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return
+            if self.health():
+                self.journal.record("service_healthy", service=self.name, pid=self.process.pid)
+                return
+            time.sleep(0.05)
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the service's whole process group."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signum)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop for good: SIGCONT + SIGTERM, then SIGKILL after ``timeout``; no restart."""
+        with self._lock:
+            self._stopping.set()
+        if self.process is None:
+            return
+        for signum in (signal.SIGCONT, signal.SIGTERM):
+            try:
+                os.killpg(self.process.pid, signum)
+            except ProcessLookupError:
+                break
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        if self._watcher:
+            self._watcher.join(timeout)
