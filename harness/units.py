@@ -43,8 +43,12 @@ def parse_duration(value: Any) -> float:
 def format_duration(seconds: float) -> str:
     """Write seconds back in the scenario's duration form (``15s``, ``250ms``)."""
     if seconds and seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"
+        return f"{_plain(seconds * 1000)}ms"
+    return f"{_plain(seconds)}s"
+
+
+def _plain(number: float) -> str:
+    return f"{number:.6f}".rstrip("0").rstrip(".")
 
 
 Duration = Annotated[
