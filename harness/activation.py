@@ -28,7 +28,7 @@ class FaultActivation:
         self._undo: Undo | None = None
 
     def _fields(self) -> dict:
-        return {"fault": self.spec.name, "kind": self.spec.kind, "target": self.fault.target()}
+        return {"fault": self.spec.name, "fault_kind": self.spec.kind, "target": self.fault.target()}
 
     def __enter__(self) -> "FaultActivation":
         journal = self.ctx.journal
