@@ -1,0 +1,64 @@
+"""Helpers for end-to-end runs: real pipeline processes, real proxy, real Locust."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "tests" / "scenarios" / "e2e"
+_PID_KINDS = ("service_started", "proxy_server_started", "load_launched")
+
+
+def chaos_run(scenario: str, reports_dir: Path, *extra: str, timeout: float = 240):
+    """Run ``chaos-harness run`` as a user would; return (exit code, run dir, report)."""
+    result = subprocess.run([sys.executable, "-m", "harness", "run", str(SCENARIOS / scenario),
+                             "--reports-dir", str(reports_dir), *extra],
+                            capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    run_dir = (reports_dir / "latest").resolve()
+    report_path = run_dir / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return result, run_dir, report
+
+
+def journal(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if line.strip()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def assert_nothing_left(run_dir: Path) -> None:
+    """Every process the run started is gone, and every injected fault was reverted."""
+    records = journal(run_dir)
+    pids = [r["pid"] for r in records if r["kind"] in _PID_KINDS]
+    assert pids, "the run journaled no processes"
+    assert [p for p in pids if alive(p)] == []
+    injected = {r["fault"] for r in records if r["kind"] == "fault_injected"}
+    reverted = {r["fault"] for r in records if r["kind"] == "fault_reverted" and r["ok"]}
+    assert injected <= reverted
+    assert (run_dir / "requests.jsonl").stat().st_size > 0
+
+
+def slo(report: dict, name: str) -> dict:
+    return next(s for s in report["slos"] if s["name"] == name)
+
+
+def window(report: dict, name: str) -> dict:
+    windows = report["windows"]
+    if isinstance(windows, dict):
+        return windows[name]
+    return next(w for w in windows if w.get("name") == name)
+
+
+@pytest.fixture
+def reports_dir(tmp_path):
+    return tmp_path / "reports"

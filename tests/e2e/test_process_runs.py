@@ -1,0 +1,134 @@
+"""End to end on the embedded backend: scenario -> pipeline -> faults under load -> report.
+
+Each test runs a real scenario (real services, real proxy, real Locust) for about 20 s
+and checks the numbers in report.json, then that nothing is left behind.
+"""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.e2e.conftest import (ROOT, SCENARIOS, alive, assert_nothing_left, chaos_run, journal, slo,
+                                window)
+
+pytestmark = pytest.mark.slow
+
+
+def test_feature_latency_makes_scoring_fall_back_then_recover(reports_dir):
+    result, run_dir, report = chaos_run("latency.yaml", reports_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report["verdict"] == "passed"
+    during, baseline = window(report, "slow-features"), window(report, "baseline")
+    assert during["fallback_rate"] > 0.5
+    assert baseline["fallback_rate"] < 0.05
+    assert report["requests"]["error_rate"] < 0.02
+    fault = report["faults"][0]
+    assert fault["name"] == "slow-features" and fault["recovery_time_s"] is not None
+    assert fault["recovery_time_s"] < 5
+    seconds = {row["second"]: row for row in report["timeline"]} if "second" in report["timeline"][0] else None
+    after = [r for r in report["timeline"] if r.get("t", r.get("second", 0)) >= 16 and r["requests"]]
+    assert after and max(r["fallback_rate"] for r in after) < 0.2
+    assert slo(report, "during[slow-features].fallback_rate")["status"] == "passed"
+    assert_nothing_left(run_dir)
+
+
+def test_killed_model_server_has_a_finite_recovery_time(reports_dir):
+    result, run_dir, report = chaos_run("kill.yaml", reports_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = journal(run_dir)
+    kinds = [r["kind"] for r in records]
+    assert "service_killed" in kinds and "service_exited" in kinds and "service_restarted" in kinds
+    fault = report["faults"][0]
+    assert fault["name"] == "kill-model"
+    assert 0 <= fault["recovery_time_s"] < 10
+    assert report["requests"]["errors"] > 0  # the kill was real: some requests failed
+    assert slo(report, "recovery_time[kill-model]")["status"] == "passed"
+    assert_nothing_left(run_dir)
+
+
+def test_corrupted_rows_and_renamed_column_fall_back_and_are_restored(reports_dir):
+    result, run_dir, report = chaos_run("data.yaml", reports_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert window(report, "nan-rows")["fallback_rate"] > 0.3
+    assert window(report, "rename-column")["fallback_rate"] > 0.9
+    assert window(report, "baseline")["fallback_rate"] < 0.05
+    assert report["requests"]["error_rate"] < 0.01
+    reverted = [r for r in journal(run_dir) if r["kind"] == "fault_reverted"]
+    assert [r["ok"] for r in reverted] == [True, True]  # restored with the checksum verified
+    assert_nothing_left(run_dir)
+
+
+def test_designed_to_fail_scenario_exits_1_with_a_failing_junit_case(reports_dir):
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "scenarios/designed-to-fail.yaml",
+                             "--reports-dir", str(reports_dir)], capture_output=True, text=True,
+                            timeout=180, cwd=ROOT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "reproduce: chaos-harness run scenarios/designed-to-fail.yaml --seed 5" in result.stderr
+    run_dir = (reports_dir / "latest").resolve()
+    report = json.loads((run_dir / "report.json").read_text())
+    failing = slo(report, "during[slow-ingress].p99_ms")
+    assert failing["status"] == "failed" and failing["observed"] > 300
+    cases = ET.parse(run_dir / "junit.xml").getroot().iter("testcase")
+    failures = {c.get("name"): c.find("failure") for c in cases}
+    assert failures["during[slow-ingress].p99_ms"] is not None
+    assert "300" in failures["during[slow-ingress].p99_ms"].get("message") or \
+        "p99" in failures["during[slow-ingress].p99_ms"].get("message")
+    assert_nothing_left(run_dir)
+
+    (run_dir / "report.json").unlink()
+    rebuilt = subprocess.run([sys.executable, "-m", "harness", "report", str(run_dir)],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert rebuilt.returncode == 0
+    assert json.loads((run_dir / "report.json").read_text())["slos"] == report["slos"]
+    check = subprocess.run([sys.executable, "-m", "harness", "check", str(run_dir)],
+                           capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert check.returncode == 1
+
+
+def _checksum(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT sql FROM sqlite_master WHERE name='features'").fetchone(), \
+            conn.execute("SELECT * FROM features ORDER BY entity_id").fetchall()
+
+
+def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
+                                "--reports-dir", str(reports_dir)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    run_dir = None
+    while time.monotonic() < deadline:
+        latest = reports_dir / "latest"
+        if latest.exists() and (latest / "journal.jsonl").exists():
+            run_dir = latest.resolve()
+            if sum(r["kind"] == "fault_injected" for r in journal(run_dir)) == 3:
+                break
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the faults were never all injected")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=90)
+    assert process.returncode == 130, output
+    records = journal(run_dir)
+    reverted = [r for r in records if r["kind"] == "fault_reverted"]
+    assert sorted(r["fault"] for r in reverted) == ["nan-rows", "paused-features", "slow-features"]
+    assert all(r["ok"] and r["interrupted"] for r in reverted)
+    assert records[-1]["kind"] == "run_finished" and records[-1]["status"] == "interrupted"
+    assert_nothing_left(run_dir)
+    # the feature table is byte-for-byte the seeded one again
+    fresh = tmp_path / "fresh.db"
+    subprocess.run([sys.executable, str(ROOT / "fixtures/pipeline/setup_pipeline.py"), "--db", str(fresh),
+                    "--model-dir", str(tmp_path / "model"), "--seed", "14"], check=True, timeout=120)
+    assert _checksum(run_dir / "features.db") == _checksum(fresh)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["status"] == "interrupted"
