@@ -1,0 +1,71 @@
+"""The report dict (the content of ``report.json``), built from a Run and its verdicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.analysis import (
+    Run, baseline_window, load_window, timeline_rows, to_iso, window_stats,
+)
+from harness.slo import Status, Verdict, evaluate, recoveries
+
+
+def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]:
+    """Everything the reporters show: header, verdict, SLOs, faults, requests, timeline.
+
+    ``verdict`` is ``passed`` only if every SLO passed; ``status`` is the harness's own
+    (``completed``, ``interrupted``, ``error``, or ``crashed`` without ``run_finished``):
+    the harness working and the system passing are separate facts.
+    """
+    if verdicts is None:
+        verdicts = evaluate(run)
+    header, scenario = run.header, run.scenario
+    finished = next((r for r in run.journal if r.get("kind") == "run_finished"), {})
+    passed = all(v.status is Status.PASSED for v in verdicts)
+    return {
+        "run_id": run.run_id,
+        "scenario": scenario.name,
+        "scenario_file": header.get("scenario_file"),
+        "seed": header.get("seed", scenario.seed),
+        "backend": header.get("backend", scenario.backend),
+        "harness_version": header.get("harness_version"),
+        "git_commit": header.get("git_commit"),
+        "started_at": to_iso(header["ts"]) if "ts" in header else None,
+        "load_started_at": to_iso(run.load_started_at),
+        "status": run.status,
+        "error": finished.get("error"),
+        "verdict": Status.PASSED.value if passed else Status.FAILED.value,
+        "slos": [v.to_dict() for v in verdicts],
+        "faults": _faults(run),
+        "requests": _requests(run),
+        "timeline": timeline_rows(run),
+        "windows": _windows(run),
+    }
+
+
+def _faults(run: Run) -> list[dict[str, Any]]:
+    measured = recoveries(run)
+    return [{
+        "name": fault.name, "kind": fault.kind, "target": fault.target,
+        "instant": fault.instant,
+        "injected_at": run.iso(fault.start), "healed_at": run.iso(fault.healed_at),
+        "start_s": fault.start, "end_s": fault.end, "window_s": fault.end - fault.start,
+        "revert_ok": fault.revert_ok,
+        "recovery_time_s": measured[fault.name].time_s,
+        "recovery_note": measured[fault.name].reason,
+    } for fault in run.faults]
+
+
+def _requests(run: Run) -> dict[str, Any]:
+    stats = window_stats(run, *load_window(run)).to_dict()
+    keys = ("errors", "error_rate", "fallbacks", "fallback_rate", "p50_ms", "p95_ms",
+            "p99_ms", "throughput_rps", "duration_s")
+    return {"total": stats["requests"], **{key: stats[key] for key in keys}}
+
+
+def _windows(run: Run) -> list[dict[str, Any]]:
+    baseline = window_stats(run, *baseline_window(run))
+    return [{"name": "baseline", "window": "baseline", **baseline.to_dict()}] + [
+        {"name": fault.name, "window": "fault", **window_stats(run, fault.start,
+                                                                fault.end).to_dict()}
+        for fault in run.faults]

@@ -1,0 +1,128 @@
+"""report.json, junit.xml and report.html, built from the run directory alone."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness.reporting import Reporter, build_reports, register, reporters
+
+from .synthetic import Plan, journal, traffic, write_run
+
+EXPECT = {"overall": {"error_rate": "< 1%"},
+          "during": {"slow": {"p99_ms": "< 1s"}, "ghost": {"error_rate": "< 1%"}},
+          "recovery_time": "< 5s"}
+FAULTS = (Plan("slow", 10, 5), Plan("kill", 20, instant=True, kind="kill"))
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    records = journal(faults=FAULTS, expect=EXPECT)
+    records[-1]["error"] = "<script>alert('x')</script>"
+    requests = traffic(30, error=lambda t: 10 <= t < 12,
+                       latency=lambda t: 400.0 if 10 <= t < 15 else 20.0,
+                       fallback=lambda t: True if 10 <= t < 15 else None)
+    return write_run(tmp_path, journal=records, requests=requests)
+
+
+def test_all_three_files_are_written(run_dir):
+    report = build_reports(run_dir)
+    assert {"report.json", "junit.xml", "report.html"} <= {p.name for p in run_dir.iterdir()}
+    assert json.loads((run_dir / "report.json").read_text()) == report
+
+
+def test_report_json_content(run_dir):
+    report = build_reports(run_dir)
+    assert report["run_id"] == "synthetic-run" and report["scenario"] == "synthetic"
+    assert (report["seed"], report["backend"], report["status"]) == (7, "process", "completed")
+    assert report["started_at"].startswith("2023-11-14T22:13:19")
+    assert report["verdict"] == "failed"
+    statuses = {s["name"]: s["status"] for s in report["slos"]}
+    assert statuses == {
+        "steady_state.error_rate": "passed", "overall.error_rate": "failed",
+        "during[slow].p99_ms": "passed", "during[ghost].error_rate": "unknown",
+        "recovery_time[slow]": "passed", "recovery_time[kill]": "passed"}
+    assert set(report["slos"][0]) == {"name", "status", "observed", "threshold", "message"}
+    slow, kill = report["faults"]
+    assert slow["injected_at"].startswith("2023-11-14T22:13:30")
+    assert slow["healed_at"].startswith("2023-11-14T22:13:35")
+    assert (slow["window_s"], slow["recovery_time_s"], slow["kind"]) == (5.0, 0.0, "latency")
+    assert kill["healed_at"] is None and kill["window_s"] == 0.0 and kill["instant"]
+    req = report["requests"]
+    assert (req["total"], req["errors"], req["fallbacks"]) == (300, 20, 50)
+    assert req["p99_ms"] == 400.0 and req["duration_s"] == 30.0
+    assert req["throughput_rps"] == 10.0
+    assert len(report["timeline"]) == 30 and report["timeline"][10]["error_rate"] == 1.0
+    assert [(w["name"], w["window"]) for w in report["windows"]] == [
+        ("baseline", "baseline"), ("slow", "fault"), ("kill", "fault")]
+    assert report["timeline"][10]["second"] == 10
+
+
+def test_junit_has_one_testcase_per_slo_and_right_counts(run_dir):
+    report = build_reports(run_dir)
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [s["name"] for s in report["slos"]]
+    assert {c.get("classname") for c in cases} == {"synthetic"}
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "1", "1")
+    assert root.get("tests") == "6"
+    failure = cases[1].find("failure")
+    assert failure.get("message") == "error_rate 6.67% (20 of 300 requests) is not < 1%"
+    assert cases[3].find("error") is not None and cases[3].find("failure") is None
+    assert cases[0].find("failure") is None and cases[0].find("error") is None
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["run_id"] == "synthetic-run" and props["verdict"] == "failed"
+
+
+def test_html_is_self_contained_escaped_and_complete(run_dir):
+    build_reports(run_dir)
+    html = (run_dir / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html and "<link" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    for name in ("steady_state.error_rate", "during[slow].p99_ms", "recovery_time[kill]"):
+        assert name in html
+    assert html.count("<svg") == 4 and 'class="band"' in html and 'class="instant"' in html
+    assert 'class="failed"' in html and 'class="passed"' in html
+    for kind in ("run_started", "fault_injected", "service_killed", "run_finished"):
+        assert f"<td>{kind}</td>" in html
+
+
+def test_a_crashed_run_still_gets_reports(tmp_path):
+    records = journal(duration=None, finished=None, faults=(Plan("slow", 5, 100),),
+                      expect={"recovery_time": "< 5s"})
+    records = [r for r in records if r["kind"] != "fault_reverted"]
+    run_dir = write_run(tmp_path, journal=records, requests=traffic(12))
+    report = build_reports(run_dir)
+    assert report["status"] == "crashed" and report["verdict"] == "failed"
+    assert report["requests"]["duration_s"] == pytest.approx(11.97)
+    assert report["faults"][0]["healed_at"] is None
+    assert report["faults"][0]["recovery_time_s"] is None
+    (recovery,) = [s for s in report["slos"] if s["name"] == "recovery_time[slow]"]
+    assert recovery["status"] == "unknown"
+    assert ET.parse(run_dir / "junit.xml").getroot().find("testsuite") is not None
+    assert "crashed" in (run_dir / "report.html").read_text()
+
+
+def test_a_run_that_died_before_any_request(tmp_path):
+    run_dir = write_run(tmp_path, journal=journal(duration=None, finished="error"),
+                        requests=None)
+    report = build_reports(run_dir)
+    assert report["requests"]["total"] == 0 and report["timeline"] == []
+    assert report["slos"][0]["status"] == "unknown" and report["verdict"] == "failed"
+    assert (run_dir / "report.html").exists()
+
+
+def test_reporters_register_in_one_line(tmp_path):
+    assert set(reporters()) == {"report.json", "junit.xml", "report.html"}
+
+    class Twice(Reporter):
+        filename = "report.json"
+
+    with pytest.raises(ValueError, match="already writes"):
+        register(Twice)
