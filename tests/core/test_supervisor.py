@@ -36,6 +36,7 @@ def test_sigkill_is_followed_by_a_restart_and_stop_leaves_nothing(tmp_path):
     first = service.pid
     service.signal(signal.SIGKILL)
     assert wait_for(lambda: service.restarts == 1 and service.pid != first)
+    assert wait_for(lambda: "service_healthy" in journal.path.read_text())
     assert not alive(first)
     second = service.pid
     assert alive(second)
