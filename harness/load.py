@@ -40,7 +40,9 @@ class LoadDriver:
     def start(self, timeout: float = 60.0) -> float:
         """Launch Locust and wait until it has started; return the start time (epoch)."""
         env = {**os.environ, "CHAOS_USER_FILE": str(self.locustfile), "CHAOS_SEED": str(self.seed),
-               "CHAOS_LOAD": json.dumps(self.load.model_dump(mode="python")),
+               "CHAOS_LOAD": json.dumps({"users": self.load.users, "spawn_rate": self.load.spawn_rate,
+                                     "duration": self.load.duration,
+                                     "rate_per_user": self.load.rate_per_user}),
                "CHAOS_REQUEST_LOG": str(self.run_dir / REQUEST_LOG_FILE),
                "CHAOS_LOAD_EVENTS": str(self.events_path)}
         command = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--headless", "--host", self.host,
