@@ -132,3 +132,33 @@ def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tm
     assert _checksum(run_dir / "features.db") == _checksum(fresh)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "interrupted"
+
+
+def test_sigkilled_harness_leaves_processes_that_cleanup_removes(reports_dir):
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
+                                "--reports-dir", str(reports_dir)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        latest = reports_dir / "latest"
+        if latest.exists() and any(r["kind"] == "fault_injected" for r in journal(latest.resolve())):
+            break
+        time.sleep(0.2)
+    process.kill()  # SIGKILL: no clean-up code of the harness runs
+    process.wait(10)
+    run_dir = (reports_dir / "latest").resolve()
+    records = journal(run_dir)
+    pids = [r["pid"] for r in records if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
+    assert any(alive(p) for p in pids), "the SIGKILL should have orphaned the run's processes"
+    result = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "killed leftover process group" in result.stdout
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in pids if alive(p)] == []
+    assert journal(run_dir)[-1]["kind"] == "cleaned_up"
+    again = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
+                           capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert "killed" not in again.stdout
