@@ -1,0 +1,37 @@
+"""A chaos-marked test runs a real scenario and its SLOs land in pytest's own JUnit XML."""
+
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_chaos_marker_runs_scenario_and_records_slos(pytester, tmp_path):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(textwrap.dedent(f"""
+        name: tiny
+        pipeline: {ROOT / 'fixtures' / 'pipeline'}
+        load: {{users: 2, spawn_rate: 2, duration: 8s, rate_per_user: 5}}
+        faults:
+          - {{name: nothing, at: 4s, for: 2s, noop: {{}}}}
+        expect:
+          overall: {{error_rate: "< 5%"}}
+    """))
+    pytester.makepyfile(textwrap.dedent(f"""
+        import pytest
+
+        @pytest.mark.chaos(scenario={str(scenario)!r})
+        def test_resilience(chaos_run):
+            assert chaos_run.status == "completed"
+            assert chaos_run.verdict == "passed"
+    """))
+    junit = tmp_path / "junit.xml"
+    result = pytester.runpytest(f"--junitxml={junit}", "-o", "junit_family=xunit1", f"--chaos-reports-dir={tmp_path / 'reports'}")
+    result.assert_outcomes(passed=1)
+    properties = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+    assert properties["slo:overall.error_rate"].startswith("passed")
+    assert (tmp_path / "reports" / "latest" / "report.json").exists()
