@@ -46,6 +46,8 @@ from harness.journal import REQUEST_LOG_FILE, read_journal, read_jsonl
 from harness.model import Scenario
 
 WARMUP_S = 2.0
+GUARD_S = 0.5
+"""Seconds before the first fault left out of the baseline (requests still in flight)."""
 """Seconds after load start left out of the baseline window (connections, caches)."""
 
 _REQUEST_COLUMNS = ["ts", "latency_ms", "name", "ok", "status", "error", "fallback"]
@@ -278,8 +280,12 @@ def load_window(run: Run) -> tuple[float, float]:
 
 
 def baseline_window(run: Run, *, warmup: float = WARMUP_S) -> tuple[float, float]:
-    """From load start + ``warmup`` to the first fault injection (or the load's end)."""
-    end = run.faults[0].start if run.faults else run.duration_s
+    """From load start + ``warmup`` to ``GUARD_S`` before the first fault (or the load's end).
+
+    The guard keeps requests that were in flight when the fault hit (a kill cuts them
+    off) out of the steady state they did not belong to.
+    """
+    end = max(0.0, run.faults[0].start - GUARD_S) if run.faults else run.duration_s
     return min(warmup, end), end
 
 

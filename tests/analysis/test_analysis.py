@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from harness.analysis import (
+    GUARD_S,
     baseline_window, load_run, percentile, timeline, window_stats,
 )
 from harness.errors import HarnessError
@@ -84,12 +85,12 @@ def test_fault_windows_and_baseline_come_from_the_journal():
     assert slow.recovery_start == 15.0 and not slow.instant
     assert kill.instant and kill.start == kill.end == 20.0 and kill.recovery_start == 20.0
     assert kill.kind == "kill" and kill.target == "model"
-    assert baseline_window(r) == (2.0, 10.0)
+    assert baseline_window(r) == (2.0, 10.0 - GUARD_S)  # in-flight requests at the fault are left out
 
 
 def test_baseline_without_faults_runs_to_the_end_and_never_starts_after_a_fault():
     assert baseline_window(run(duration=30)) == (2.0, 30.0)
-    assert baseline_window(run(faults=(Plan("early", 1, 3),))) == (1.0, 1.0)
+    assert baseline_window(run(faults=(Plan("early", 1, 3),))) == (1.0 - GUARD_S, 1.0 - GUARD_S)
 
 
 def test_fault_kind_falls_back_to_the_scenario():

@@ -112,7 +112,7 @@ def test_verdict_names_of_a_run_with_faults():
         "overall.p99_ms", "during[slow].error_rate", "during[slow].throughput_rps",
         "recovery_time[slow]", "recovery_time[kill]"]
     steady = verdicts["steady_state.error_rate"]
-    assert steady.status is Status.PASSED and "(0 of 80 requests)" in steady.message
+    assert steady.status is Status.PASSED and "(0 of 75 requests)" in steady.message  # [2 s, 10 s - GUARD_S) at 10 req/s
     during = verdicts["during[slow].error_rate"]
     assert during.status is Status.FAILED and during.observed == pytest.approx(0.4)
     assert verdicts["during[slow].throughput_rps"].observed == 10.0
