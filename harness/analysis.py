@@ -235,12 +235,15 @@ def fault_windows(journal: list[dict[str, Any]], load_start: float, load_end: fl
         revert = next((r for r in journal[i + 1:] if r.get("kind") == "fault_reverted"
                        and r.get("fault") == name), None)
         start, instant = record["ts"] - load_start, bool(record.get("instant", False))
+        if instant:  # a kill heals when its target reports healthy again
+            revert = next((r for r in journal[i + 1:] if r.get("kind") == "service_healthy"
+                           and r.get("service") == record.get("target")), revert)
         healed = None if revert is None else revert["ts"] - load_start
         end = start if instant else max(start, load_end if healed is None else healed)
         windows.append(FaultWindow(
             name=name, kind=record.get("fault_kind") or (kinds or {}).get(name, ""),
             target=record.get("target"), start=start, end=end, instant=instant,
-            healed_at=healed, revert_ok=None if revert is None else revert.get("ok")))
+            healed_at=healed, revert_ok=None if revert is None else revert.get("ok", True)))
     return tuple(sorted(windows, key=lambda w: w.start))
 
 
