@@ -28,6 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="directory for run reports (default: reports)")
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from harness import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos(scenario, backend=None): run a chaos-harness scenario "
                                        "for the chaos_run fixture")
@@ -66,4 +72,5 @@ def chaos_run(request: pytest.FixtureRequest, record_property):
     for slo in (result.report or {}).get("slos", []):
         record_property(f"slo:{slo['name']}", f"{slo['status']} (observed {slo['observed']}, "
                                               f"threshold {slo['threshold']})")
+    request.config.hook.pytest_chaos_run_finished(config=request.config, result=result)
     return result

@@ -29,9 +29,14 @@ def test_chaos_marker_runs_scenario_and_records_slos(pytester, tmp_path):
             assert chaos_run.status == "completed"
             assert chaos_run.verdict == "passed"
     """))
+    pytester.makeconftest(textwrap.dedent("""
+        def pytest_chaos_run_finished(config, result):
+            print(f"HOOK {result.status} {result.verdict}")
+    """))
     junit = tmp_path / "junit.xml"
-    result = pytester.runpytest(f"--junitxml={junit}", "-o", "junit_family=xunit1", f"--chaos-reports-dir={tmp_path / 'reports'}")
+    result = pytester.runpytest("-s", f"--junitxml={junit}", "-o", "junit_family=xunit1", f"--chaos-reports-dir={tmp_path / 'reports'}")
     result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*HOOK completed passed*"])
     properties = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
     assert properties["slo:overall.error_rate"].startswith("passed")
     assert (tmp_path / "reports" / "latest" / "report.json").exists()
