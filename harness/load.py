@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from harness.errors import DriverError
 from harness.journal import REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
+from harness.procgroup import stop_group
 
 ENTRY = Path(__file__).with_name("_locust_entry.py")
 
@@ -91,13 +91,7 @@ class LoadDriver:
         """Stop Locust (SIGTERM, then SIGKILL), keeping its request log; idempotent."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, 10)
         if not self._stopped:
             self._stopped = True
             self.journal.record("load_stopped", returncode=self.process.returncode)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.journal import Journal
+from harness.procgroup import stop_group
 
 
 class SupervisedProcess:
@@ -90,15 +91,6 @@ class SupervisedProcess:
             self._stopping.set()
         if self.process is None:
             return
-        for signum in (signal.SIGCONT, signal.SIGTERM):
-            try:
-                os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                break
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process, timeout)
         if self._watcher:
             self._watcher.join(timeout)

@@ -8,7 +8,6 @@ loopback port as a child process, and stop it at the end.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from harness.drivers.toxiproxy import ProxyDriver
 from harness.journal import Journal
 from harness.probes import HttpProbe, free_port
+from harness.procgroup import stop_group
 
 
 class FaultProxy:
@@ -64,11 +64,5 @@ class FaultProxy:
                 self.driver.delete(link)
             self.created.clear()
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if stop_group(self.process, 5):
             self.journal.record("proxy_server_stopped", pid=self.process.pid)
