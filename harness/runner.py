@@ -64,7 +64,7 @@ class RunResult:
 def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path = Path("reports"),
                  backend: str | None = None, log=print) -> RunResult:
     """Run one scenario end to end and return its result; never leaves anything running."""
-    run_dir = _new_run_dir(Path(reports_dir), scenario.name)
+    run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
     journal = Journal(run_dir / JOURNAL_FILE)
     backend_name = backend or scenario.backend
     journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
