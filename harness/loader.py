@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from harness.errors import InvalidScenario, Problem
-from harness.faults.registry import fault_kinds
+from harness.faults.registry import fault_kinds, get_fault
 from harness.model import FaultSpec, Scenario
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
 
@@ -149,7 +149,12 @@ class _Loader:
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             self.problem(("pipeline",), f"cannot load {directory / PIPELINE_FILE}: {exc}")
             return
+        backend = data.get("backend", "process")
         for i, fault in faults:
+            supported = getattr(get_fault(fault.kind), "backends", None)
+            if supported and backend not in (*supported, "auto"):
+                self.problem(("faults", i, fault.kind), f"runs only on the {' or '.join(supported)} "
+                             f"backend; this scenario's backend is {backend!r}")
             for field, known in (("link", pipeline.links), ("service", pipeline.services)):
                 value = getattr(fault.params, field, None)
                 if value is not None and value not in known:

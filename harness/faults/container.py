@@ -1,0 +1,87 @@
+"""Container-only faults: ``stop``, ``restart`` and ``partition`` (docker backend).
+
+They need a backend with container controls (:class:`ContainerControl`, which
+``harness.backends.docker.DockerBackend`` implements). Each class says so in
+``backends = ("docker",)`` for validation; on any other backend ``inject`` raises a
+FaultApplyError that names the fault and the fix, before anything is changed.
+
+>>> PartitionFault(ServiceParams(service="feature-server")).target()
+'feature-server'
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import Field
+
+from harness.errors import FaultApplyError
+from harness.faults.base import Fault, FaultContext, Params, Undo
+from harness.faults.registry import register
+
+
+@runtime_checkable
+class ContainerControl(Protocol):
+    """What a backend offers beyond kill/pause for these faults."""
+
+    def stop_service(self, service: str, timeout: float = 10) -> None: ...
+    def start_service(self, service: str) -> None: ...
+    def restart_service(self, service: str, timeout: float = 10) -> None: ...
+    def disconnect(self, service: str) -> list[str]: ...
+    def reconnect(self, service: str, networks: list[str]) -> None: ...
+
+
+def _controls(ctx: FaultContext, kind: str) -> ContainerControl:
+    if not isinstance(ctx.backend, ContainerControl):
+        used = getattr(ctx.backend, "name", type(ctx.backend).__name__)
+        raise FaultApplyError(
+            f"fault {ctx.fault_name!r} ({kind}) needs the docker backend; this run uses {used!r}. "
+            "Hint: set `backend: docker` in the scenario, or use kill/pause, which every backend has.")
+    return ctx.backend
+
+
+class ServiceParams(Params):
+    service: str
+
+
+class StopParams(ServiceParams):
+    timeout_s: int = Field(10, ge=0, le=600)
+    """Grace between SIGTERM and SIGKILL, as in ``docker stop -t``."""
+
+
+@register
+class StopFault(Fault):
+    """``docker stop`` the service; start it again when the fault ends (``for``)."""
+
+    kind, Params = "stop", StopParams
+    backends: ClassVar[tuple[str, ...]] = ("docker",)
+
+    def inject(self, ctx: FaultContext) -> Undo:
+        backend, service = _controls(ctx, self.kind), self.params.service
+        backend.stop_service(service, timeout=self.params.timeout_s)
+        return lambda: backend.start_service(service)
+
+
+@register
+class RestartFault(Fault):
+    """``docker restart`` the service (graceful stop, then start); recovery counts from here."""
+
+    kind, Params, instant = "restart", StopParams, True
+    backends: ClassVar[tuple[str, ...]] = ("docker",)
+
+    def inject(self, ctx: FaultContext) -> Undo:
+        _controls(ctx, self.kind).restart_service(self.params.service, timeout=self.params.timeout_s)
+        return lambda: None  # it restarts by itself; nothing to undo
+
+
+@register
+class PartitionFault(Fault):
+    """Disconnect the service's container from its networks; reconnect when the fault ends."""
+
+    kind, Params = "partition", ServiceParams
+    backends: ClassVar[tuple[str, ...]] = ("docker",)
+
+    def inject(self, ctx: FaultContext) -> Undo:
+        backend, service = _controls(ctx, self.kind), self.params.service
+        networks = backend.disconnect(service)
+        return lambda: backend.reconnect(service, networks)

@@ -1,0 +1,83 @@
+"""testcontainers helpers: a throwaway PostgreSQL feature store and a Toxiproxy-API proxy."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def postgres(docker_images):
+    from harness.containers import postgres_container
+
+    with postgres_container() as handle:
+        yield handle
+
+
+def test_postgres_fixture_gives_a_feature_store_that_restores_exactly(postgres):
+    assert postgres.load_features(seed=3, entities=200) == 200
+    store = postgres.feature_store()
+    before, columns = store.checksum(), store.columns()
+    assert len(columns) == 5
+    for change in (lambda: store.corrupt(fraction=0.5, mode="wrong_type", columns=columns[:2],
+                                         rng=random.Random(1)),
+                   lambda: store.rename_column(columns[0], "renamed"),
+                   lambda: store.drop_column(columns[-1])):
+        snapshot = store.snapshot()
+        change()
+        assert store.checksum() != before
+        store.restore(snapshot)
+        assert store.checksum() == before
+    assert store.snapshots() == []
+
+
+def test_containers_carry_our_label_and_go_away():
+    from harness.containers import postgres_container
+    from harness.dockerutil import labelled_objects
+
+    with postgres_container(run_id="tc-label-test") as handle:
+        assert labelled_objects("tc-label-test")["containers"]
+        assert handle.dsn.startswith("postgresql://chaos:chaos@127.0.0.1:")
+    assert labelled_objects("tc-label-test")["containers"] == []
+
+
+def test_proxy_fixture_puts_latency_on_a_postgres_link(docker_images):
+    import psycopg
+
+    from harness.containers import labelled_network, postgres_container, toxiproxy_container
+
+    with labelled_network() as network, postgres_container(network=network) as pg, \
+            toxiproxy_container(network=network) as proxy:
+        driver = proxy.driver()
+        driver.create("db", listen="0.0.0.0:8666", upstream="postgres:5432")
+        dsn = pg.dsn.rsplit("@", 1)[0] + f"@{proxy.address(8666)}/features"
+
+        def query_seconds() -> float:
+            with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as db:
+                started = time.perf_counter()
+                db.execute("SELECT 1").fetchone()
+                return time.perf_counter() - started
+
+        assert query_seconds() < 0.2
+        driver.add_toxic("db", name="slow", type="latency", attributes={"latency": 300})
+        assert query_seconds() >= 0.3
+        driver.remove_toxic("db", "slow")
+        assert query_seconds() < 0.2
+
+
+def test_cleanup_docker_removes_one_runs_containers_and_networks(docker_images):
+    from harness.containers import _container, labelled_network
+    from harness.dockerutil import cleanup_docker, labelled_objects
+
+    with labelled_network(run_id="tc-cleanup-test") as network:
+        container = _container("chaos-harness/postgres:local", "tc-cleanup-test", 5432)
+        container.with_network(network).start()
+        assert labelled_objects("tc-cleanup-test")["containers"]
+        removed = cleanup_docker("tc-cleanup-test")
+        assert any(r.startswith("container ") for r in removed)
+        assert any(r.startswith("network ") for r in removed)
+        assert labelled_objects("tc-cleanup-test") == {"containers": [], "networks": [], "volumes": []}

@@ -1,0 +1,60 @@
+"""Image build: idempotent, cached run fast; plus the Dockerfile subset (no engine needed)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import dockerutil, images
+
+
+@pytest.mark.docker
+def test_build_is_idempotent_and_a_cached_run_takes_under_2s():
+    first = images.build_images(log=lambda line: None)  # builds whatever is missing
+    started = time.perf_counter()
+    second = images.build_images(log=lambda line: None)
+    elapsed = time.perf_counter() - started
+    roles = ("base", "postgres", "runtime", "pipeline", "proxy")
+    assert [second[r]["built"] for r in roles] == [False] * 5
+    assert {r: second[r]["id"] for r in roles} == {r: first[r]["id"] for r in roles}
+    assert elapsed <= 2.0, f"cached build took {elapsed:.2f} s (target <= 2 s)"
+    assert images.missing_images() == []
+
+
+def test_every_dockerfile_stays_inside_the_applied_subset():
+    for key, roots in (("postgres", ("docker/postgres",)), ("runtime", ()),
+                       ("pipeline", ("fixtures/pipeline",)), ("proxy", ("harness", "docker/proxy"))):
+        files = images._context_files(*roots)
+        if key == "runtime":
+            files = {"wheels/requirements.txt": Path(__file__)}
+        plan = dockerutil.plan_dockerfile(images.DOCKER_DIR / f"{key}.Dockerfile", files)
+        assert plan.copies, key
+    pipeline = dockerutil.plan_dockerfile(images.DOCKER_DIR / "pipeline.Dockerfile",
+                            images._context_files("fixtures/pipeline"))
+    assert pipeline.outputs == ("/model",) and pipeline.run and "seed.py" in pipeline.run
+
+
+def test_metadata_instructions_become_the_image_config():
+    plan = dockerutil.DockerfilePlan(changes=['ENV A=1 B="two words"', "WORKDIR /app", "EXPOSE 8474",
+                                 'ENTRYPOINT ["/toxiproxy"]', "CMD -host=0.0.0.0", "LABEL x=y"],
+                        stop_signal="SIGINT")
+    config = dockerutil.image_config({"Env": ["PATH=/bin", "A=0"], "Labels": None}, plan, {images.HASH_LABEL: "abc"})
+    assert config["Env"] == ["PATH=/bin", "A=1", "B=two words"]
+    assert config["Entrypoint"] == ["/toxiproxy"] and config["Cmd"] == ["/bin/sh", "-c", "-host=0.0.0.0"]
+    assert config["ExposedPorts"] == {"8474/tcp": {}} and config["WorkingDir"] == "/app"
+    assert config["Labels"] == {"x": "y", images.HASH_LABEL: "abc"} and config["StopSignal"] == "SIGINT"
+
+
+def test_copy_of_a_directory_copies_its_contents():
+    files = {"docker/proxy/toxiproxy": Path("a"), "harness/x/y.py": Path("b")}
+    assert dockerutil.copy_targets("harness/", "/app/harness/", files) == {"/app/harness/x/y.py": Path("b")}
+    assert dockerutil.copy_targets("docker/proxy/toxiproxy", "/", files) == {"/toxiproxy": Path("a")}
+
+
+def test_the_debian_mirror_comes_from_the_apt_sources(monkeypatch):
+    monkeypatch.setenv("CHAOS_DEBIAN_MIRROR", "http://mirror.example/debian")
+    assert images.debian_mirror() == "http://mirror.example/debian"
+    monkeypatch.delenv("CHAOS_DEBIAN_MIRROR")
+    assert images.debian_mirror().startswith("http")
