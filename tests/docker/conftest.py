@@ -59,3 +59,9 @@ def docker_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import secrets
 
     return tmp_path_factory.mktemp("runs") / f"dk-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def reports_dir(tmp_path: Path) -> Path:
+    """Where a scenario run writes its run directory."""
+    return tmp_path / "reports"

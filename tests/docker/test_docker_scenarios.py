@@ -1,0 +1,96 @@
+"""The same scenarios as the embedded backend, on ``--backend docker``, numbers checked.
+
+Each run brings the compose pipeline up under a unique project, runs Locust through
+the ingress proxy container, injects the faults and tears everything down.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.conftest import ROOT, SCENARIOS, alive, chaos_run, journal, slo, window
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def labelled(run_id: str) -> list[str]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        label = f"chaos-harness.run-id={run_id}"
+        found = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+        found += [n.name for n in client.networks.list(filters={"label": label})]
+        found += [v.name for v in client.volumes.list(filters={"label": label})]
+        return found
+    finally:
+        client.close()
+
+
+def assert_nothing_left_in_docker(run_dir):
+    assert labelled(run_dir.name) == []
+    records = journal(run_dir)
+    assert [r["pid"] for r in records if r["kind"] == "load_launched" and alive(r["pid"])] == []
+    injected = {r["fault"] for r in records if r["kind"] == "fault_injected"}
+    assert injected <= {r["fault"] for r in records if r["kind"] == "fault_reverted" and r["ok"]}
+
+
+def test_feature_latency_on_docker(reports_dir, docker_images):
+    result, run_dir, report = chaos_run("latency.yaml", reports_dir, "--backend", "docker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report["backend"] == "docker"
+    assert window(report, "slow-features")["fallback_rate"] > 0.5
+    assert window(report, "baseline")["fallback_rate"] < 0.05
+    assert report["requests"]["error_rate"] < 0.02
+    assert report["faults"][0]["recovery_time_s"] is not None
+    assert_nothing_left_in_docker(run_dir)
+
+
+def test_model_server_kill_on_docker_recovers_through_the_restart_policy(reports_dir, docker_images):
+    result, run_dir, report = chaos_run("kill.yaml", reports_dir, "--backend", "docker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    kinds = [r["kind"] for r in journal(run_dir)]
+    assert "service_killed" in kinds and "service_restarted" in kinds and "service_healthy" in kinds
+    fault = report["faults"][0]
+    assert 0 <= fault["recovery_time_s"] < 10
+    assert report["requests"]["errors"] > 0
+    assert slo(report, "recovery_time[kill-model]")["status"] == "passed"
+    assert_nothing_left_in_docker(run_dir)
+
+
+def test_corrupted_features_and_schema_change_on_postgres(reports_dir, docker_images):
+    result, run_dir, report = chaos_run("data.yaml", reports_dir, "--backend", "docker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert window(report, "nan-rows")["fallback_rate"] > 0.3
+    assert window(report, "rename-column")["fallback_rate"] > 0.9
+    assert report["requests"]["error_rate"] < 0.01
+    assert [r["ok"] for r in journal(run_dir) if r["kind"] == "fault_reverted"] == [True, True]
+    assert_nothing_left_in_docker(run_dir)
+
+
+def test_sigkilled_harness_then_cleanup_leaves_nothing(reports_dir, docker_images):
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
+                                "--reports-dir", str(reports_dir), "--backend", "docker"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        latest = reports_dir / "latest"
+        if latest.exists() and any(r["kind"] == "fault_injected" for r in journal(latest.resolve())):
+            break
+        time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("no fault was injected in time")
+    process.kill()
+    process.wait(10)
+    run_dir = (reports_dir / "latest").resolve()
+    assert labelled(run_dir.name), "the SIGKILL should have left the run's containers behind"
+    result = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
+                            capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert labelled(run_dir.name) == []
+    load = [r["pid"] for r in journal(run_dir) if r["kind"] == "load_launched"]
+    assert [p for p in load if alive(p)] == []
