@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.loader import load_scenario
     from harness.runner import run_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, backend=args.backend)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),

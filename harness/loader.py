@@ -24,9 +24,13 @@ Loc = tuple[Any, ...]
 _COMMON = ("name", "at", "for")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and fully validate one scenario file; raise InvalidScenario listing problems."""
-    return _Loader(Path(path)).load()
+def load_scenario(path: str | Path, backend: str | None = None) -> Scenario:
+    """Load and fully validate one scenario file; raise InvalidScenario listing problems.
+
+    ``backend`` overrides the file's own ``backend`` (as ``run --backend`` does) for the
+    checks of faults and links that exist on some backends only.
+    """
+    return _Loader(Path(path), backend).load()
 
 
 def resolve_pipeline_dir(pipeline: str, scenario_file: Path) -> Path:
@@ -41,8 +45,9 @@ def resolve_pipeline_dir(pipeline: str, scenario_file: Path) -> Path:
 
 
 class _Loader:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, backend: str | None = None):
         self.path = path
+        self.backend = backend
         self.problems: list[Problem] = []
         self.lines: dict[Loc, int] = {}
 
@@ -149,7 +154,7 @@ class _Loader:
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             self.problem(("pipeline",), f"cannot load {directory / PIPELINE_FILE}: {exc}")
             return
-        backend = data.get("backend", "process")
+        backend = self.backend or data.get("backend", "process")
         for i, fault in faults:
             supported = getattr(get_fault(fault.kind), "backends", None)
             if supported and backend not in (*supported, "auto"):
@@ -161,6 +166,11 @@ class _Loader:
                     self.problem(("faults", i, fault.kind, field),
                                  f"pipeline {pipeline.name!r} has no {field} {value!r}; "
                                  f"it has: {', '.join(known)}")
+            link = pipeline.links.get(getattr(fault.params, "link", None) or "")
+            if link is not None and not link.on(backend):
+                self.problem(("faults", i, fault.kind, "link"),
+                             f"link {fault.params.link!r} exists only on the {' or '.join(link.backends)} "
+                             f"backend; this scenario's backend is {backend!r}")
             if fault.kind in ("corrupt_features", "schema_change"):
                 self._check_columns(pipeline, fault, i)
 

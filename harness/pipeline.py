@@ -3,7 +3,9 @@
 Declared once so that backends, faults and scenarios speak of the same names. A
 **link** is a proxied edge ``from`` a service (or ``load``) ``to`` a service: the
 harness creates one Toxiproxy proxy per link and points the caller at it, so network
-faults name a link (``features``, ``ingress``).
+faults name a link (``features``, ``ingress``). A link listed for some ``backends``
+only exists there, and may end at a dependency only those backends run (the docker
+backend's ``feature-db`` link to PostgreSQL).
 
 Strings in ``command``, ``env`` and ``setup`` may hold placeholders filled in by the
 process backend: ``{python}`` (this interpreter), ``{dir}`` (the pipeline directory),
@@ -41,6 +43,12 @@ class LinkSpec(_Frozen):
 
     from_: str = Field(alias="from")
     to: str
+    backends: tuple[str, ...] = ()
+    """Backends that have this link; empty means every backend."""
+
+    def on(self, backend: str) -> bool:
+        """Whether ``backend`` creates this link (``auto`` may pick any backend)."""
+        return not self.backends or backend == "auto" or backend in self.backends
 
 
 class FeatureStoreSpec(_Frozen):
@@ -73,7 +81,8 @@ class Pipeline(_Frozen):
     @model_validator(mode="after")
     def _links_name_services(self) -> "Pipeline":
         for name, link in self.links.items():
-            for end in (link.from_, link.to):
+            ends = (link.from_,) if link.backends else (link.from_, link.to)
+            for end in ends:
                 if end != "load" and end not in self.services:
                     raise ValueError(f"link {name!r} names unknown service {end!r}")
         return self
@@ -85,7 +94,7 @@ class Pipeline(_Frozen):
             if name in order or name in seen:
                 return
             for link in self.links.values():
-                if link.from_ == name:
+                if link.from_ == name and link.to in self.services:
                     visit(link.to, seen + (name,))
             order.append(name)
         for name in self.services:

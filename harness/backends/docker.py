@@ -60,7 +60,7 @@ class DockerBackend:
             spec = yaml.safe_load(handle)
         self.link_specs: dict[str, dict[str, str]] = spec.get("x-chaos-links", {})
         self.store_spec: dict[str, Any] = spec.get("x-chaos-feature-store", {})
-        missing = [link for link in pipeline.links if link not in self.link_specs]
+        missing = [name for name, link in pipeline.links.items() if link.on(self.name) and name not in self.link_specs]
         if missing:
             raise DriverError(f"{self.compose_file} x-chaos-links lacks link(s) {missing} "
                               f"that pipeline {pipeline.name!r} declares")

@@ -46,6 +46,8 @@ class ProcessBackend:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.proxies = self._proxy.start()
         for link, spec in self.pipeline.links.items():
+            if not spec.on(self.name):
+                continue
             upstream = f"127.0.0.1:{self.ports[spec.to]}"
             self.links[link] = self._proxy.create(link, listen="127.0.0.1:0", upstream=upstream)
         for command in self.pipeline.setup:

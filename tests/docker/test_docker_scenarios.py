@@ -49,6 +49,19 @@ def test_feature_latency_on_docker(reports_dir, docker_images):
     assert_nothing_left_in_docker(run_dir)
 
 
+def test_latency_between_feature_server_and_postgres(reports_dir, docker_images):
+    """The docker-only ``feature-db`` link: a slow database makes scoring fall back."""
+    result, run_dir, report = chaos_run("db-latency.yaml", reports_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report["backend"] == "docker"
+    assert window(report, "slow-db")["fallback_rate"] > 0.5
+    assert window(report, "baseline")["fallback_rate"] < 0.05
+    assert report["faults"][0]["recovery_time_s"] is not None
+    created = [r["link"] for r in journal(run_dir) if r["kind"] == "proxy_created"]
+    assert "feature-db" in created
+    assert_nothing_left_in_docker(run_dir)
+
+
 def test_model_server_kill_on_docker_recovers_through_the_restart_policy(reports_dir, docker_images):
     result, run_dir, report = chaos_run("kill.yaml", reports_dir, "--backend", "docker")
     assert result.returncode == 0, result.stdout + result.stderr
