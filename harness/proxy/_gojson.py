@@ -61,7 +61,8 @@ class GoJSONError(ValueError):
 
 
 class GoFloat(float):
-    """A JSON number that was not an integer literal; keeps its source text."""
+    """A JSON number that is not an int64 literal (a fraction, an exponent, or more
+    than 20 characters); keeps its source text for Go's error messages."""
 
     literal: str
 
@@ -281,6 +282,17 @@ def _reject_constant(name: str) -> Any:  # pragma: no cover - scanner rejects th
     raise GoJSONError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
+def _parse_int(text: str) -> int | GoFloat:
+    """An integer literal; one too long for int64 stays a :class:`GoFloat`.
+
+    Why: ``int()`` refuses literals over 4300 digits (``sys.int_info``), which made a
+    hostile body a 500. No int64 has more than 20 characters, so a longer literal is
+    out of range for every int field (Go: ``cannot unmarshal number <literal>``) and
+    is still a valid, possibly overflowing, float32.
+    """
+    return int(text) if len(text) <= 20 else GoFloat(text)
+
+
 def decode(body: bytes) -> Any:
     """Decode the first JSON value of ``body`` as Go's ``Decoder.Decode`` would.
 
@@ -299,7 +311,9 @@ def decode(body: bytes) -> Any:
     except _Eof:
         raise GoJSONError("unexpected EOF") from None
     text = body[i:end].decode("utf-8", "replace")
-    return json.loads(text, object_pairs_hook=Obj, parse_float=GoFloat, parse_constant=_reject_constant)
+    return json.loads(
+        text, object_pairs_hook=Obj, parse_float=GoFloat, parse_int=_parse_int, parse_constant=_reject_constant
+    )
 
 
 # --------------------------------------------------------------------------- typed assign
@@ -479,15 +493,22 @@ def dumps_str(s: str) -> str:
 
 
 def format_float32(x: float) -> str:
-    """Shortest text that round-trips the float32 ``x``, formatted as Go's encoder does."""
+    """Shortest text that round-trips the float32 ``x``, formatted as Go's encoder does.
+
+    Near the float32 maximum a short candidate can round *above* it ("3.403e+38"),
+    which ``to_float32`` refuses: such a candidate just does not round-trip.
+    """
     if x == 0:
         return "-0" if math.copysign(1.0, x) < 0 else "0"
     digits = ""
     for p in range(1, 10):
         s = "%.*e" % (p - 1, x)
-        if to_float32(float(s)) == x:
-            digits = s
-            break
+        try:
+            if to_float32(float(s)) == x:
+                digits = s
+                break
+        except OverflowError:
+            continue
     mant, exp_s = digits.split("e")
     exp = int(exp_s)
     a = abs(x)

@@ -118,9 +118,18 @@ async def _lookup(host: str) -> str:
     return v4[0] if v4 else addrs[0]
 
 
+def _split_listen(hostport: str) -> tuple[str, str]:
+    """``split_host_port``, except that ``""`` is ``":0"``, as in Go's ``net.Listen``.
+
+    Toxiproxy treats a missing ``listen`` as "any address, any port" (spec §2.3);
+    without this, ``POST /proxies`` without ``listen`` was a 500.
+    """
+    return ("", "0") if hostport == "" else split_host_port(hostport)
+
+
 async def resolve_tcp(hostport: str) -> str:
     """``net.ResolveTCPAddr("tcp", hostport).String()``; raises :class:`AddrError`."""
-    host, port_s = split_host_port(hostport)
+    host, port_s = _split_listen(hostport)
     port = parse_port(port_s)
     if host == "":
         return f":{port}"
@@ -149,12 +158,12 @@ def _strerror(code: int | None) -> str:
 async def bind_listener(listen: str, *, default_host: str) -> tuple[socket.socket, str]:
     """Bind and listen like ``net.Listen("tcp", listen)``.
 
-    An empty host binds ``default_host`` ("" = every interface, dual-stack). Returns
-    the non-blocking listening socket and the bound address text. Errors are
-    :class:`ApiError` 500 with Go's text.
+    An empty host, or an empty ``listen`` (= ``:0``), binds ``default_host`` ("" =
+    every interface, dual-stack). Returns the non-blocking listening socket and the
+    bound address text. Errors are :class:`ApiError` 500 with Go's text.
     """
     try:
-        host, port_s = split_host_port(listen)
+        host, port_s = _split_listen(listen)
         port = parse_port(port_s)
         if host == "":
             host = default_host

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from typing import Awaitable, Callable
+from urllib.parse import quote
 
 from . import schemas
 from ._gojson import dumps_str
@@ -24,7 +25,7 @@ from .httpserver import Request, Response, plain
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .state import Proxy, ProxyCollection, ServerContext
 
-__all__ = ["Api", "VERSION", "clean_path"]
+__all__ = ["Api", "VERSION", "clean_path", "escape_path"]
 
 log = logging.getLogger("harness.proxy.api")
 
@@ -33,6 +34,8 @@ VERSION = "2.12.0"
 HANDLER_TIMEOUT = 25.0
 _TIMEOUT_BODY = b"<html><head><title>Timeout</title></head><body><h1>Timeout</h1></body></html>"
 _JSON = [("Content-Type", "application/json")]
+#: Route key for a handler that takes every method.
+ANY_METHOD = "*"
 
 Route = Callable[[Request, dict[str, str]], Awaitable[Response]]
 
@@ -56,6 +59,15 @@ def clean_path(p: str) -> str:
     if p.endswith("/") and np != "/":
         np += "/"
     return np
+
+
+def escape_path(p: str) -> str:
+    """Go's ``URL.EscapedPath`` for a decoded path (``/a b`` -> ``/a%20b``).
+
+    The redirect ``Location`` is built from the *decoded* path, so without this an
+    escaped ``%0A`` would put a raw newline into the response head.
+    """
+    return quote(p, safe="/$&+,:;=@")
 
 
 class _RequestIds:
@@ -107,7 +119,7 @@ class Api:
         )
         add("/version", GET=self.version)
         if ctx.metrics.enabled:
-            add("/metrics", GET=self.metrics)
+            add("/metrics", **{ANY_METHOD: self.metrics})  # r.Handle without .Methods()
 
     def _add(self, template: str, **methods: Route) -> None:
         self._routes.append((template.strip("/").split("/"), methods))
@@ -134,13 +146,13 @@ class Api:
     async def __call__(self, req: Request) -> Response:
         cleaned = clean_path(req.path)
         if cleaned != req.path:
-            loc = cleaned + ("?" + req.query if req.query else "")
+            loc = escape_path(cleaned) + ("?" + req.query if req.query else "")
             return Response(301, b"", [("Location", loc)])
         found = self._match(req.path)
         if found is None:
             return plain(404, "404 page not found\n")
         methods, vars_ = found
-        route = methods.get(req.method)
+        route = methods.get(req.method) or methods.get(ANY_METHOD)
         if route is None:
             return Response(405)
         rid = ("X-Toxiproxy-Request-Id", self._ids.next())
@@ -198,10 +210,9 @@ class Api:
         return _ok(schemas.proxy_json(self.collection.get(v["proxy"])))
 
     async def proxy_update(self, req: Request, v: dict[str, str]) -> Response:
-        proxy = self.collection.get(v["proxy"])
         if req.method == "POST":
-            log.debug("POST /proxies/%s is deprecated, use PATCH", proxy.name)
-        async with proxy.lock:
+            log.debug("POST /proxies/%s is deprecated, use PATCH", v["proxy"])
+        async with self.collection.locked(v["proxy"]) as proxy:
             listen, upstream, enabled = schemas.parse_proxy_update(req.body, proxy)
             await proxy.update(listen=listen, upstream=upstream, enabled=enabled)
         return _ok(schemas.proxy_json(proxy))
@@ -220,8 +231,7 @@ class Api:
         return _ok("[" + ",".join(schemas.toxic_json(w) for w in proxy.toxics.all()) + "]")
 
     async def toxic_create(self, req: Request, v: dict[str, str]) -> Response:
-        proxy = self.collection.get(v["proxy"])
-        async with proxy.lock:
+        async with self.collection.locked(v["proxy"]) as proxy:
             w = schemas.parse_toxic_create(req.body, proxy.toxics)
             await proxy.toxics.add(w)
         return _ok(schemas.toxic_json(w))
@@ -238,16 +248,14 @@ class Api:
         return _ok(schemas.toxic_json(w))
 
     async def toxic_update(self, req: Request, v: dict[str, str]) -> Response:
-        proxy = self.collection.get(v["proxy"])
-        async with proxy.lock:
+        async with self.collection.locked(v["proxy"]) as proxy:
             _, w = self._toxic(v)
             toxic, toxicity = schemas.parse_toxic_update(req.body, w)
             await proxy.toxics.update(w, toxic, toxicity)
         return _ok(schemas.toxic_json(w))
 
     async def toxic_delete(self, req: Request, v: dict[str, str]) -> Response:
-        proxy = self.collection.get(v["proxy"])
-        async with proxy.lock:
+        async with self.collection.locked(v["proxy"]) as proxy:
             _, w = self._toxic(v)
             await proxy.toxics.remove(w)
         return Response(204)

@@ -3,7 +3,8 @@
 Enough HTTP for a JSON control API, and strict where Go's ``net/http`` is strict
 (missing ``Host`` on HTTP/1.1, bad escapes, bad ``Content-Length``), so that any
 malformed request gets a 4xx and never a crash. Limits: request head 64 KiB,
-body 8 MiB (413), 15 s to read a request, 60 s idle keep-alive.
+body 8 MiB (413), 15 s to read a request, 60 s idle keep-alive, 1 s to drain a
+refused request before closing.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ MAX_BODY = 8 * 1024 * 1024
 MAX_HEADERS = 100
 READ_TIMEOUT = 15.0
 IDLE_TIMEOUT = 60.0
+LINGER_TIMEOUT = 1.0
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _VERSION = re.compile(rb"^HTTP/(\d)\.(\d)$")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DECIMAL = re.compile(r"[0-9]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
 @dataclass
@@ -123,6 +127,7 @@ class HttpServer:
                 except _Reject as rej:
                     writer.write(rej.response.encode(close=True))
                     await writer.drain()
+                    await _close_gently(reader, writer)
                     return
                 resp = await self.handler(req)
                 close = resp.close or not _keep_alive(req)
@@ -171,6 +176,23 @@ class HttpServer:
         req = Request(method, parts[1].decode("latin-1"), path, query, version, headers)
         req.body = await _read_body(req, reader, writer)
         return req
+
+
+async def _close_gently(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Half-close, then drop what the client is still sending before the full close.
+
+    Why: closing a socket with unread input makes the kernel send an RST, and a client
+    still uploading a body it was refused (bad target, 413) may then never read our
+    4xx. Go's server does the same (``closeWriteAndWait``). Bounded by
+    ``LINGER_TIMEOUT`` and ``2 * MAX_BODY`` bytes; a timeout ends in the caller.
+    """
+    if writer.can_write_eof():
+        writer.write_eof()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + LINGER_TIMEOUT
+    left = 2 * MAX_BODY
+    while left > 0 and (data := await asyncio.wait_for(reader.read(65536), max(0.0, end - loop.time()))):
+        left -= len(data)
 
 
 def _parse_target(raw: bytes) -> tuple[str, str]:
@@ -228,9 +250,12 @@ async def _read_body(req: Request, reader: asyncio.StreamReader, writer: asyncio
     if len(values) != 1:
         raise _Reject(400, "Bad Request")
     value = values.pop()
-    if not value.isdigit() or not value.isascii():
+    # Go: strconv.ParseUint(cl, 10, 63), so more than 19 digits is a 400 (and int()
+    # would refuse a 5000-digit header outright).
+    digits = value.lstrip("0") or "0"
+    if not _DECIMAL.fullmatch(value) or len(digits) > 19 or int(digits) >= 1 << 63:
         raise _Reject(400, "Bad Request")
-    n = int(value)
+    n = int(digits)
     if n > MAX_BODY:
         raise _Reject(413, "Request Entity Too Large")
     if n == 0:
@@ -253,11 +278,10 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         except asyncio.LimitOverrunError:
             raise _Reject(400, "Bad Request") from None
         size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _Reject(400, "Bad Request") from None
-        if size < 0 or len(body) + size > MAX_BODY:
+        if not _HEX.fullmatch(size_text):  # int(_, 16) alone would take "-5", "0x5", "5_0"
+            raise _Reject(400, "Bad Request")
+        size = int(size_text, 16)
+        if len(body) + size > MAX_BODY:
             raise _Reject(413, "Request Entity Too Large")
         if size == 0:
             while True:  # trailers

@@ -3,14 +3,18 @@
 Mirrors Toxiproxy's ``proxy.go``, ``toxic_collection.go`` and ``proxy_collection.go``.
 Everything runs on one event loop; locks only serialise API operations that await
 (binding, interrupting live links): one lock for the collection, one per proxy.
+Lock order: the collection's, then a proxy's, never the reverse. Whatever stops or
+starts a proxy already in the collection holds that proxy's lock (the final
+``close()`` aside).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
-from typing import Any, Iterable
+from typing import Any, AsyncIterator, Iterable
 
 from .addr import AddrError, bind_listener, parse_port, resolve_tcp, split_host_port, BACKLOG
 from .errors import ERR_PROXY_ALREADY_STARTED, ERR_PROXY_EXISTS, ERR_PROXY_NOT_FOUND, ApiError
@@ -223,6 +227,21 @@ class ProxyCollection:
         except KeyError:
             raise ERR_PROXY_NOT_FOUND from None
 
+    @contextlib.asynccontextmanager
+    async def locked(self, name: str) -> AsyncIterator[Proxy]:
+        """The proxy ``name`` with its lock held; 404 if it was removed or replaced
+        while we waited for the lock.
+
+        Why: an update that waited behind a ``DELETE`` (or a populate replacing the
+        proxy) would otherwise start a proxy no longer in the collection, leaving a
+        listener that nothing can stop.
+        """
+        proxy = self.get(name)
+        async with proxy.lock:
+            if self.proxies.get(name) is not proxy:
+                raise ERR_PROXY_NOT_FOUND
+            yield proxy
+
     def sorted(self) -> list[Proxy]:
         return [self.proxies[k] for k in sorted(self.proxies)]
 
@@ -245,10 +264,11 @@ class ProxyCollection:
                 try:
                     existing = self.proxies.get(name)
                     if existing is not None:
-                        if not await existing.differs(listen, upstream):
-                            done.append(existing)
-                            continue
-                        existing.stop()
+                        async with existing.lock:  # let a running update finish first
+                            if not await existing.differs(listen, upstream):
+                                done.append(existing)
+                                continue
+                            existing.stop()
                     proxy = Proxy(self.ctx, name, listen, upstream)
                     if enabled:
                         await proxy.start()
@@ -261,7 +281,8 @@ class ProxyCollection:
     async def remove(self, name: str) -> None:
         async with self.lock:
             proxy = self.get(name)
-            proxy.stop()
+            async with proxy.lock:  # let a running update finish, then stop what it started
+                proxy.stop()
             del self.proxies[name]
 
     async def reset(self) -> None:
