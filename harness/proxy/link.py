@@ -89,8 +89,9 @@ class _Side(asyncio.Protocol):
         self.out: HalfLink | None = None
         self.inn: HalfLink | None = None
         self.lost = False
-        # uvloop may deliver data (or EOF) before pause_reading() takes effect, i.e.
-        # before both links exist: keep it here and feed it once wired (no byte lost).
+        # uvloop starts reading right *after* connection_made (ignoring the pause made
+        # there), so data (or EOF) can arrive before both links exist: keep it here
+        # and feed it once wired (no byte lost).
         self.early: list[bytes] = []
         self.early_eof = False
 
@@ -101,7 +102,10 @@ class _Side(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.out is None:
+            # Not wired yet: pause again (see above), or a fast client could pour
+            # unbounded data into memory while the upstream is being dialled.
             self.early.append(data)
+            self.transport.pause_reading()
             return
         self.out.feed(data)
 
@@ -197,8 +201,9 @@ class Connection:
             side.early.clear()
             if side.early_eof:
                 side.out.source_done()
-        self.client.transport.resume_reading()
-        up.transport.resume_reading()
+        for side in (self.client, up):
+            if not side.out.paused:  # feeding the early data may have paused it
+                side.transport.resume_reading()
 
     def side_lost(self) -> None:
         if self.dial_task is not None:

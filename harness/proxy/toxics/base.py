@@ -8,7 +8,9 @@ powers are separate protocols, checked with ``isinstance``:
 * :class:`BufferedToxic` - ``buffer_size``: input queue length in chunks (latency: 1024);
 * :class:`StatefulToxic` - ``new_state()``: per-connection state kept across updates;
 * :class:`CleanupToxic` - ``cleanup(stub)``: called when the toxic is removed from a
-  live connection (``timeout`` closes the connection there).
+  live connection (``timeout`` closes the connection there);
+* ``resets_connection = True`` (a class flag): a connection whose chain holds the toxic
+  when it starts closes with an RST (SO_LINGER 0; ``reset_peer``).
 
 Registration is one line at the bottom of the toxic's module::
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..stub import MAX_SLEEP, Stub
 from .base import register
@@ -17,6 +18,10 @@ from .base import register
 @dataclass
 class ResetToxic:
     timeout: int = 0  # ms
+
+    #: Read by the link: a connection that starts with this toxic in its chain gets
+    #: SO_LINGER 0 on both sockets, so its close is an RST (Toxiproxy's SetLinger(0)).
+    resets_connection: ClassVar[bool] = True
 
     async def pipe(self, stub: Stub) -> None:
         await stub.recv()  # a chunk or the end of stream; interruptible while idle
