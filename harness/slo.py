@@ -171,8 +171,8 @@ class MaxRecoveryTime(Check):
         if time_s is None:
             return self.verdict(Status.FAILED, None,
                                 f"{recovery.fault} did not recover: {recovery.reason}")
-        shown = (f"{time_s:.3g} s (steady from t={recovery.recovered_at:g} s, "
-                 f"recovery started t={recovery.start:.1f} s)")
+        shown = (f"{time_s:.3g} s (recovery started t={recovery.start:.2f} s; steady from "
+                 f"the t={recovery.recovered_at:g} s bucket on)")
         return self.compare("recovery_time", time_s, shown, "s")
 
 
