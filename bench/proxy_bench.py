@@ -16,6 +16,8 @@ Figures:
 * bulk throughput, one way, no toxics (256 MiB; --quick: 128 MiB), best of 3;
 * 64-byte echo round trip p50/p99 at 1, 10 and 100 concurrent connections;
 * latency-toxic accuracy at 10/100/1000 ms (observed round trip minus requested);
+* a bare 30-line uvloop forwarder (no API, no toxics) as a second baseline: the floor
+  for any Python proxy on this machine;
 * proxy RSS and fd count with 1000 idle connections and after 100,000 short ones
   (--quick: 10,000).
 
@@ -93,6 +95,49 @@ def _role_sink() -> None:
     while True:
         c, _ = ls.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def _role_forward(upstream_port: int) -> None:
+    """The floor for any Python proxy: a bare uvloop forwarder, no API, no toxics."""
+    import uvloop
+
+    class Upstream(asyncio.Protocol):
+        def __init__(self, client) -> None:
+            self.client = client
+
+        def data_received(self, d):
+            self.client.write(d)
+
+        def connection_lost(self, exc):
+            self.client.close()
+
+    class Client(asyncio.Protocol):
+        def connection_made(self, t):
+            self.t, self.up, self.early = t, None, []
+            asyncio.get_running_loop().create_task(self.dial())
+
+        async def dial(self):
+            loop = asyncio.get_running_loop()
+            self.up, _ = await loop.create_connection(lambda: Upstream(self.t), "127.0.0.1", upstream_port)
+            for d in self.early:
+                self.up.write(d)
+
+        def data_received(self, d):
+            if self.up is None:
+                self.early.append(d)
+            else:
+                self.up.write(d)
+
+        def connection_lost(self, exc):
+            if self.up is not None:
+                self.up.close()
+
+    async def main():
+        srv = await asyncio.get_running_loop().create_server(Client, "127.0.0.1", 0, backlog=4096)
+        print(srv.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -320,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller volumes (about a minute)")
     ap.add_argument("--toxiproxy-url", default=os.environ.get("TOXIPROXY_URL"), help="also measure a real Toxiproxy")
-    ap.add_argument("--role", choices=["echo", "sink"], help=argparse.SUPPRESS)
+    ap.add_argument("--role", choices=["echo", "sink", "forward"], help=argparse.SUPPRESS)
+    ap.add_argument("--upstream-port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the JSON result to this file")
     args = ap.parse_args(argv)
     if args.role == "echo":
@@ -328,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.role == "sink":
         _role_sink()
+        return 0
+    if args.role == "forward":
+        _role_forward(args.upstream_port)
         return 0
     _raise_fd_limit()
     q = args.quick
@@ -341,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     sink_p, sink_port_s = _spawn(me + ["--role", "sink"])
     ours_p, line = _spawn([sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1", "--port", "0"])
     echo_port, sink_port = int(echo_port_s), int(sink_port_s)
+    fwd_sink_p, fwd_sink = _spawn(me + ["--role", "forward", "--upstream-port", sink_port_s])
+    fwd_echo_p, fwd_echo = _spawn(me + ["--role", "forward", "--upstream-port", echo_port_s])
     targets = [Target("ours", line.split()[-1], ours_p.pid)]
     if args.toxiproxy_url:
         tp_port = int(args.toxiproxy_url.rstrip("/").rsplit(":", 1)[1])
@@ -350,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([sys.executable, *sys.argv]),
     }
     try:
-        ports = {"direct": (sink_port, echo_port)}
+        ports = {"direct": (sink_port, echo_port), "bare_forwarder": (int(fwd_sink), int(fwd_echo))}
         for t in targets:
             ports[t.name] = (t.proxy("bulk", sink_port), t.proxy("echo", echo_port))
         result["throughput_MBps"] = {k: throughput(v[0], bulk) for k, v in ports.items()}
@@ -368,9 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for t in targets:
             t.cleanup()
-        for p in (ours_p, echo_p, sink_p):
+        children = (ours_p, echo_p, sink_p, fwd_sink_p, fwd_echo_p)
+        for p in children:
             p.terminate()
-        for p in (ours_p, echo_p, sink_p):
+        for p in children:
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
@@ -386,22 +438,24 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(r: dict) -> None:
     tp = r["throughput_MBps"]
     names = [k for k in tp if k != "bytes"]
-    print(f"\n{'figure':34}" + "".join(f"{n:>14}" for n in names))
-    print(f"{'bulk throughput MB/s':34}" + "".join(f"{tp[n]:>14}" for n in names))
-    for n in names[1:]:
-        print(f"{'  ' + n + ' / direct':34}{tp[n] / tp['direct']:>14.0%}")
+    w = 17
+    print(f"\n{'figure':36}" + "".join(f"{n:>{w}}" for n in names))
+    print(f"{'bulk throughput MB/s':36}" + "".join(f"{tp[n]:>{w}}" for n in names))
+    print(f"{'  / direct':36}" + "".join(f"{tp[n] / tp['direct']:>{w}.0%}" for n in names))
     for c, row in r["echo_rtt"].items():
-        print(f"{'echo RTT ' + c + ' p50/p99 us':34}" + "".join(f"{row[n]['p50_us']:>7}/{row[n]['p99_us']:<6}" for n in names))
+        print(f"{'echo RTT ' + c + ' p50/p99 us':36}" + "".join(f"{str(row[n]['p50_us']) + '/' + str(row[n]['p99_us']):>{w}}" for n in names))
+        added = [round(row[n]["p50_us"] - row["direct"]["p50_us"], 1) for n in names]
+        print(f"{'  p50 added over direct us':36}" + "".join(f"{a:>{w}}" for a in added))
     for t, lat in r["latency_toxic"].items():
         for ms, v in lat.items():
-            print(f"{t + ' latency ' + ms + ' mean/max err ms':34}{v['mean_error_ms']:>8}/{v['max_error_ms']}")
+            print(f"{t + ' latency ' + ms + ' mean/max err ms':36}{v['mean_error_ms']:>8}/{v['max_error_ms']}")
     for t, v in r["idle_1000"].items():
-        print(f"{t + ' 1000 idle: RSS MB / fds':34}{v['with_idle'].get('rss_mb', '?'):>8} / {v['with_idle'].get('fds', '?')}")
+        print(f"{t + ' 1000 idle: RSS MB / fds':36}{v['with_idle'].get('rss_mb', '?'):>8} / {v['with_idle'].get('fds', '?')}")
     sc = r["short_connections"]
-    print(f"{'short conns/s (' + str(sc['count']) + ')':34}" + "".join(f"{sc[n]['conns_per_s']:>14}" for n in names))
-    for n in names[1:]:
+    print(f"{'short conns/s (' + str(sc['count']) + ')':36}" + "".join(f"{sc[n]['conns_per_s']:>{w}}" for n in names))
+    for n in names:
         if "after" in sc[n]:
-            print(f"{n + ' after short: RSS MB / fds':34}{sc[n]['after']['rss_mb']:>8} / {sc[n]['after']['fds']}")
+            print(f"{n + ' after short: RSS MB / fds':36}{sc[n]['after']['rss_mb']:>8} / {sc[n]['after']['fds']}")
     print()
 
 
