@@ -9,6 +9,7 @@ Every address is loopback; every wait is bounded.
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Iterator
 
 import pytest
@@ -56,3 +57,11 @@ def upstream() -> Iterator[Upstream]:
     u = Upstream(echo=False)
     yield u
     u.close()
+
+
+@pytest.fixture
+def blocker():
+    """A listening loopback socket: its port cannot be bound by a proxy."""
+    s = socket.create_server(("127.0.0.1", 0))
+    yield s
+    s.close()

@@ -8,14 +8,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from proxytest_support import (
-    TOL,
-    Api,
-    Upstream,
-    assert_delta,
-    connect,
-    echo_rtt,
-)
+from proxytest_support import TOL, Api, Upstream, assert_delta, connect, echo_rtt
 
 MS = 0.001
 #: How early a timed event may come: timers fire on a 1 ms clock, and our start
