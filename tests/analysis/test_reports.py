@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.reporting import Reporter, build_reports, register, reporters
+from harness.reporting import Reporter, base, build_reports, register, reporters
 
 from .synthetic import Plan, journal, traffic, write_run
 
@@ -115,11 +115,25 @@ def test_a_run_that_died_before_any_request(tmp_path):
     report = build_reports(run_dir)
     assert report["requests"]["total"] == 0 and report["timeline"] == []
     assert report["slos"][0]["status"] == "unknown" and report["verdict"] == "failed"
-    assert (run_dir / "report.html").exists()
+    suite = ET.parse(run_dir / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "0", "1")
+    assert "no requests" in (run_dir / "report.html").read_text()
 
 
-def test_reporters_register_in_one_line(tmp_path):
+def test_reporters_register_in_one_line(run_dir, monkeypatch):
     assert set(reporters()) == {"report.json", "junit.xml", "report.html"}
+    monkeypatch.setattr(base, "_REPORTERS", dict(base._REPORTERS))  # undone after the test
+
+    @register
+    class Markdown(Reporter):
+        filename = "report.md"
+
+        def render(self, report, run):
+            return f"# {report['scenario']}: {report['verdict']}\n"
+
+    assert reporters()["report.md"] is Markdown
+    build_reports(run_dir)
+    assert (run_dir / "report.md").read_text() == "# synthetic: failed\n"
 
     class Twice(Reporter):
         filename = "report.json"

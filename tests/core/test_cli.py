@@ -15,7 +15,7 @@ def chaos(*args, cwd=ROOT):
 
 def test_validate_ok_and_broken():
     ok = chaos("validate", "scenarios/game-day.yaml")
-    assert ok.returncode == 0 and "ok" in ok.stdout
+    assert ok.returncode == 0 and ok.stdout == "scenarios/game-day.yaml: ok (game-day: 2 faults)\n"
     broken = chaos("validate", "scenarios/game-day.yaml", "tests/scenarios/invalid/negative-latency.yaml")
     assert broken.returncode == 2
     assert "negative-latency.yaml:7: faults[0].latency.latency_ms: must be >= 0 (got -5)" in broken.stderr

@@ -27,7 +27,7 @@ def test_each_broken_file_names_file_line_and_key(path):
         load_scenario(path)
     message = str(info.value)
     assert f"{path}{expected}" in message, message
-    assert all(p.file == str(path) for p in info.value.problems)
+    assert [p.file for p in info.value.problems] == [str(path)]  # one mistake per file, one problem
 
 
 def test_all_problems_reported_at_once(tmp_path):

@@ -1,5 +1,6 @@
 """A chaos-marked test runs a real scenario and its SLOs land in pytest's own JUnit XML."""
 
+import json
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -38,5 +39,12 @@ def test_chaos_marker_runs_scenario_and_records_slos(pytester, tmp_path):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*HOOK completed passed*"])
     properties = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
-    assert properties["slo:overall.error_rate"].startswith("passed")
-    assert (tmp_path / "reports" / "latest" / "report.json").exists()
+    run_dir = (tmp_path / "reports" / "latest").resolve()
+    assert properties["chaos_run_dir"] == str(run_dir)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["scenario"] == "tiny" and report["verdict"] == "passed"
+    assert report["requests"]["total"] > 0
+    recorded = {k.removeprefix("slo:"): v for k, v in properties.items() if k.startswith("slo:")}
+    assert recorded == {s["name"]: f"{s['status']} (observed {s['observed']}, threshold {s['threshold']})"
+                        for s in report["slos"]}
+    assert recorded["overall.error_rate"].startswith("passed")
