@@ -4,14 +4,12 @@ Each run brings the compose pipeline up under a unique project, runs Locust thro
 the ingress proxy container, injects the faults and tears everything down.
 """
 
-import json
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.e2e.conftest import ROOT, SCENARIOS, alive, chaos_run, journal, slo, window
+from tests.e2e.conftest import ROOT, alive, chaos_run, journal, slo, start_run, window
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -85,21 +83,9 @@ def test_corrupted_features_and_schema_change_on_postgres(reports_dir, docker_im
 
 
 def test_sigkilled_harness_then_cleanup_leaves_nothing(reports_dir, docker_images):
-    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
-                                "--reports-dir", str(reports_dir), "--backend", "docker"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        latest = reports_dir / "latest"
-        if latest.exists() and any(r["kind"] == "fault_injected" for r in journal(latest.resolve())):
-            break
-        time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("no fault was injected in time")
+    process, run_dir = start_run("interrupt.yaml", reports_dir, "--backend", "docker", timeout=180)
     process.kill()
     process.wait(10)
-    run_dir = (reports_dir / "latest").resolve()
     assert labelled(run_dir.name), "the SIGKILL should have left the run's containers behind"
     result = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
                             capture_output=True, text=True, timeout=180, cwd=ROOT)

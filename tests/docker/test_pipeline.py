@@ -157,11 +157,14 @@ def test_partition_cuts_the_feature_server_off_and_reconnect_heals(backend):
 def test_stop_then_start(backend):
     from harness.faults.container import StopFault, StopParams
 
+    stopped, started = len(records(backend, "service_stopped")), len(records(backend, "service_started"))
     undo = StopFault(StopParams(service="feature-server", timeout_s=1)).inject(_ctx(backend, "stop"))
     try:
+        assert records(backend, "service_stopped")[stopped:][0]["service"] == "feature-server"
         assert predict(backend, timeout=5).json()["fallback"] is True
     finally:
         undo()
+    assert records(backend, "service_started")[started:][0]["service"] == "feature-server"
     wait_until(lambda: serving(backend), 30, "features again after start")
 
 

@@ -1,9 +1,9 @@
 """Helpers for end-to-end runs: real pipeline processes, real proxy, real Locust."""
 
 import json
-import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,29 @@ def chaos_run(scenario: str, reports_dir: Path, *extra: str, timeout: float = 24
     report_path = run_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     return result, run_dir, report
+
+
+def start_run(scenario: str, reports_dir: Path, *extra: str, faults: int = 1, timeout: float = 120,
+              capture: bool = False) -> tuple[subprocess.Popen, Path]:
+    """Start ``chaos-harness run`` in the background; return once ``faults`` are injected.
+
+    Returns the process and its run directory; fails the test (killing the run) if the
+    faults are not all injected within ``timeout`` seconds.
+    """
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / scenario),
+                                "--reports-dir", str(reports_dir), *extra], cwd=ROOT,
+                               stdout=out, stderr=subprocess.STDOUT if capture else subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + timeout
+    latest = reports_dir / "latest"
+    while time.monotonic() < deadline:
+        if (latest / "journal.jsonl").exists():
+            run_dir = latest.resolve()
+            if sum(r["kind"] == "fault_injected" for r in journal(run_dir)) >= faults:
+                return process, run_dir
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"{scenario}: {faults} fault(s) not injected within {timeout:g} s")
 
 
 def journal(run_dir: Path) -> list[dict]:

@@ -5,8 +5,6 @@ and checks the numbers in report.json, then that nothing is left behind.
 """
 
 import json
-import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.e2e.conftest import (ROOT, SCENARIOS, alive, assert_nothing_left, chaos_run, journal, slo,
+from tests.e2e.conftest import (ROOT, alive, assert_nothing_left, chaos_run, journal, slo, start_run,
                                 window)
 
 pytestmark = pytest.mark.slow
@@ -102,21 +100,7 @@ def _checksum(db):
 
 
 def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
-                                "--reports-dir", str(reports_dir)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    run_dir = None
-    while time.monotonic() < deadline:
-        latest = reports_dir / "latest"
-        if latest.exists() and (latest / "journal.jsonl").exists():
-            run_dir = latest.resolve()
-            if sum(r["kind"] == "fault_injected" for r in journal(run_dir)) == 3:
-                break
-        time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the faults were never all injected")
+    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=3, capture=True)
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=90)
@@ -137,18 +121,9 @@ def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tm
 
 
 def test_sigkilled_harness_leaves_processes_that_cleanup_removes(reports_dir):
-    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIOS / "interrupt.yaml"),
-                                "--reports-dir", str(reports_dir)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        latest = reports_dir / "latest"
-        if latest.exists() and any(r["kind"] == "fault_injected" for r in journal(latest.resolve())):
-            break
-        time.sleep(0.2)
+    process, run_dir = start_run("interrupt.yaml", reports_dir)
     process.kill()  # SIGKILL: no clean-up code of the harness runs
     process.wait(10)
-    run_dir = (reports_dir / "latest").resolve()
     records = journal(run_dir)
     pids = [r["pid"] for r in records if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
     assert any(alive(p) for p in pids), "the SIGKILL should have orphaned the run's processes"
