@@ -48,9 +48,20 @@ MSG = 64
 # ---------------------------------------------------------------------- server roles
 
 
-def _role_echo() -> None:
+def _serve(protocol_factory) -> None:
+    """Serve ``protocol_factory`` on an ephemeral loopback port under uvloop, forever;
+    the port is printed first (the parent reads it)."""
     import uvloop
 
+    async def main():
+        srv = await asyncio.get_running_loop().create_server(protocol_factory, "127.0.0.1", 0, backlog=4096)
+        print(srv.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+def _role_echo() -> None:
     class Echo(asyncio.Protocol):
         def connection_made(self, t):  # noqa: D401
             self.t = t
@@ -58,12 +69,7 @@ def _role_echo() -> None:
         def data_received(self, d):
             self.t.write(d)
 
-    async def main():
-        srv = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0, backlog=4096)
-        print(srv.sockets[0].getsockname()[1], flush=True)
-        await asyncio.Event().wait()
-
-    uvloop.run(main())
+    _serve(Echo)
 
 
 def _role_sink() -> None:
@@ -99,7 +105,6 @@ def _role_sink() -> None:
 
 def _role_forward(upstream_port: int) -> None:
     """The floor for any Python proxy: a bare uvloop forwarder, no API, no toxics."""
-    import uvloop
 
     class Upstream(asyncio.Protocol):
         def __init__(self, client) -> None:
@@ -132,12 +137,7 @@ def _role_forward(upstream_port: int) -> None:
             if self.up is not None:
                 self.up.close()
 
-    async def main():
-        srv = await asyncio.get_running_loop().create_server(Client, "127.0.0.1", 0, backlog=4096)
-        print(srv.sockets[0].getsockname()[1], flush=True)
-        await asyncio.Event().wait()
-
-    uvloop.run(main())
+    _serve(Client)
 
 
 # ---------------------------------------------------------------------- helpers

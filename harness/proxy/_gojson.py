@@ -248,23 +248,25 @@ def _number(b: bytes, i: int) -> int:
         while i < n and b[i] in _DIGITS:
             i += 1
     if i < n and b[i] == 0x2E:
-        i += 1
-        if i >= n:
-            raise _Eof
-        if b[i] not in _DIGITS:
-            raise _bad(b[i], "after decimal point in numeric literal")
-        while i < n and b[i] in _DIGITS:
-            i += 1
+        i = _digits(b, i + 1, "after decimal point in numeric literal")
     if i < n and b[i] in b"eE":
         i += 1
         if i < n and b[i] in b"+-":
             i += 1
-        if i >= n:
-            raise _Eof
-        if b[i] not in _DIGITS:
-            raise _bad(b[i], "in exponent of numeric literal")
-        while i < n and b[i] in _DIGITS:
-            i += 1
+        i = _digits(b, i, "in exponent of numeric literal")
+    return i
+
+
+def _digits(b: bytes, i: int, where: str) -> int:
+    """The index past a run of one or more digits at ``i`` (else Go's error ``where``)."""
+    n = len(b)
+    if i >= n:
+        raise _Eof
+    if b[i] not in _DIGITS:
+        raise _bad(b[i], where)
+    i += 1
+    while i < n and b[i] in _DIGITS:
+        i += 1
     return i
 
 

@@ -206,6 +206,7 @@ class Connection:
                 side.transport.resume_reading()
 
     def side_lost(self) -> None:
+        """A socket closed: the connection is finished once both are (or the dial failed)."""
         if self.dial_task is not None:
             return  # the dial finishes the connection itself
         if self.client.lost and (self.upstream is None or self.upstream.lost):
@@ -262,25 +263,21 @@ class HalfLink:
 
     # ------------------------------------------------------------------ start / mode
     def start(self, wrappers: list["ToxicWrapper"]) -> None:
+        """Begin on the fast path, or with the toxic chain ``wrappers`` (in order)."""
         if wrappers:
             self._build(wrappers, at_start=True)
 
     def _build(self, wrappers: list[Any], *, at_start: bool) -> None:
         first = Channel(FIRST_CAP)
         first.on_space = self._on_space
-        stubs = [Stub(first, first)]
-        ws: list[Any] = [NOOP_WRAPPER]
-        for w in wrappers:
-            ch = Channel(buffer_size_of(w.toxic))
-            stubs[-1].output = ch
-            stubs.append(Stub(ch, ch, self._rng(w)))
-            ws.append(w)
         final = Channel(0)
-        stubs[-1].output = final
+        stubs = [Stub(first, final)]
+        for w in wrappers:
+            stubs.append(self._new_stub(w, final))
+            stubs[-2].output = stubs[-1].input
+        ws: list[Any] = [NOOP_WRAPPER, *wrappers]
         self.input, self.output, self.stubs, self.wrappers = first, final, stubs, ws
         for stub, w in zip(stubs, ws):
-            if hasattr(w.toxic, "new_state"):
-                stub.state = w.toxic.new_state()
             if at_start and getattr(w.toxic, "resets_connection", False):
                 self._linger0()
             self._run(stub, w)
@@ -306,9 +303,15 @@ class HalfLink:
             self._pause(_PAUSE_DST)
         return True
 
-    def _rng(self, w: Any):
+    def _new_stub(self, w: Any, out: Channel) -> Stub:
+        """A stage for toxic ``w`` writing to ``out``: its own input queue, seeded
+        generator and (for a stateful toxic) fresh per-connection state."""
         p = self.conn.proxy
-        return p.seeder.rng(p.name, self.conn.index, str(self.direction), w.name, w.serial)
+        rng = p.seeder.rng(p.name, self.conn.index, str(self.direction), w.name, w.serial)
+        stub = Stub(Channel(buffer_size_of(w.toxic)), out, rng)
+        if hasattr(w.toxic, "new_state"):
+            stub.state = w.toxic.new_state()
+        return stub
 
     def _linger0(self) -> None:
         for side in (self.src, self.dst):
@@ -338,6 +341,7 @@ class HalfLink:
 
     # ------------------------------------------------------------------ source events
     def feed(self, data: bytes) -> None:
+        """Data read from the source (hot path): write it through, or queue it in chunks."""
         n = len(data)
         self.received += n
         if self.stubs is None:
@@ -357,6 +361,7 @@ class HalfLink:
             self._pause(_PAUSE_CHAN)
 
     def source_done(self) -> None:
+        """The source ended (EOF or lost): close the destination once the chain drains."""
         if self.src_done or self.dead:
             return
         self.src_done = True
@@ -389,19 +394,24 @@ class HalfLink:
 
     # ------------------------------------------------------------------ destination events
     def dst_pause(self) -> None:
+        """The destination's write buffer passed ``HIGH_WATER``: stop the writer, or the
+        source itself on the fast path."""
         self.dst_paused = True
         if self.stubs is None:
             self._pause(_PAUSE_DST)
 
     def dst_resume(self) -> None:
+        """The destination's write buffer drained: resume writing (and reading)."""
         self.dst_paused = False
-        d = self.drain
-        if d is not None and not d.done():
-            d.set_result(None)
+        self._wake_writer()
         self._resume(_PAUSE_DST)
 
     def dst_lost(self) -> None:
+        """The destination socket is gone: the writer stops writing and waiting."""
         self.dst_dead = True
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
         d = self.drain
         if d is not None and not d.done():
             d.set_result(None)
@@ -433,6 +443,7 @@ class HalfLink:
 
     # ------------------------------------------------------------------ live toxic changes
     async def add_toxic(self, w: "ToxicWrapper") -> None:
+        """Append a stage for ``w`` to the live chain (leaving the fast path if on it)."""
         if self.dead or self.src_done and self.stubs is None:
             return
         if self.stubs is None:
@@ -441,21 +452,19 @@ class HalfLink:
         self.want_fast = False
         stubs, wrappers = self.stubs, self.wrappers
         i = len(stubs)
-        newin = Channel(buffer_size_of(w.toxic))
-        new = Stub(newin, stubs[i - 1].output, self._rng(w))
+        new = self._new_stub(w, stubs[i - 1].output)
         stubs.append(new)
         wrappers.append(w)  # type: ignore[union-attr]
         if await stubs[i - 1].interrupt() and not self.dead:
-            stubs[i - 1].output = newin
-            if hasattr(w.toxic, "new_state"):
-                new.state = w.toxic.new_state()
+            stubs[i - 1].output = new.input
             self._run(new, w)
             self._run(stubs[i - 1], wrappers[i - 1])  # type: ignore[index]
         else:  # the link already closed: make the new stage match
-            new.output = newin
+            new.output = new.input
             new.close()
 
     async def update_toxic(self, w: "ToxicWrapper") -> None:
+        """Restart ``w``'s stage with its new attributes (its state and queue are kept)."""
         idx = self._index(w)
         if idx is None:
             return
@@ -464,6 +473,7 @@ class HalfLink:
             self._run(stub, w)
 
     async def remove_toxic(self, w: "ToxicWrapper") -> None:
+        """Take ``w``'s stage out of the live chain without dropping or reordering bytes."""
         idx = self._index(w)
         if idx is None:
             return

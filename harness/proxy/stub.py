@@ -7,12 +7,13 @@ A direction of a connection (a *link*) is a chain of stages, as in Toxiproxy::
 
 Each stage is one asyncio task running ``toxic.pipe(stub)``; stages are joined by
 :class:`Channel` s (bounded FIFO queues of :class:`Chunk`; ``None`` marks the end of
-the stream). A toxic only ever uses four calls::
+the stream). A toxic only ever uses these calls::
 
-    chunk = await stub.recv()      # a Chunk, or None at end of stream
-    await stub.sleep(seconds)      # interruptible
-    await stub.send(chunk)         # never drops data
-    stub.close()                   # end this stage's output (closes the connection)
+    async for chunk in stub.chunks():  # each Chunk; the end of stream closes the stage
+    chunk = await stub.recv()          # a Chunk, or None at end of stream
+    await stub.sleep(seconds)          # interruptible
+    await stub.send(chunk)             # never drops data
+    stub.close()                       # end this stage's output (closes the connection)
 
 **Interrupts** (the invariant that lets toxics be added, updated and removed on live
 connections without dropping or reordering bytes): :meth:`Stub.interrupt` sets a flag
@@ -38,6 +39,9 @@ MAX_SLEEP = 1e7
 _SLACK = 0.0005
 
 monotonic = time.monotonic
+#: For a stage built without a seeded generator (the hidden noop, which draws
+#: nothing): ``random.Random()`` reads the OS entropy pool, 10+ us per link.
+_UNSEEDED = random.Random()
 
 
 def _armed(delay: float) -> float:
@@ -100,13 +104,8 @@ class Channel:
         self.putters: deque[asyncio.Future] = deque()
         self.on_space: Callable[[], None] | None = None
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def full(self) -> bool:
-        return len(self.items) >= self.cap
-
     def push(self, chunk: Chunk) -> None:
+        """Append without waiting (past the bound if need be); dropped once closed."""
         if self.closed:
             return
         self.items.append(chunk)
@@ -115,6 +114,7 @@ class Channel:
             g.set_result(None)
 
     def pop(self) -> Chunk:
+        """Take the oldest chunk (there must be one); wake a producer waiting for room."""
         c = self.items.popleft()
         if len(self.items) < self.cap:
             while self.putters:
@@ -127,6 +127,7 @@ class Channel:
         return c
 
     def close(self) -> None:
+        """Mark the end of stream; queued chunks can still be read."""
         if not self.closed:
             self.closed = True
             g = self.getter
@@ -138,6 +139,7 @@ class Channel:
         return bool(self.items) or self.closed
 
     async def wait_readable(self) -> None:
+        """Wait until :meth:`readable` (as the consumer: one waiter at a time)."""
         while not self.readable():
             fut = asyncio.get_running_loop().create_future()
             self.getter = fut
@@ -166,7 +168,7 @@ class Stub:
         #: Per-connection toxic state (``limit_data`` byte counter), kept across runs.
         self.state: Any = None
         #: Seeded random source for this connection, direction and toxic.
-        self.rng = rng if rng is not None else random.Random()
+        self.rng = rng if rng is not None else _UNSEEDED
         self.closed = False
         self.task: asyncio.Task | None = None
         self._interrupt = False
@@ -202,6 +204,21 @@ class Stub:
                 self._waiter = None
                 if handle is not None:
                     handle.cancel()
+
+    def chunks(self) -> "Stub":
+        """``async for c in stub.chunks():`` each chunk until the end of stream, which
+        closes this stage (``close``) and ends the loop; ``Interrupted`` escapes it."""
+        return self
+
+    def __aiter__(self) -> "Stub":
+        return self
+
+    async def __anext__(self) -> Chunk:
+        c = await self.recv()
+        if c is None:
+            self.close()
+            raise StopAsyncIteration
+        return c
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` (<= 0 returns at once); raise Interrupted if interrupted."""

@@ -1,4 +1,9 @@
-"""Helpers of the HTTP API conformance tests (test_api_*.py)."""
+"""Helpers of the HTTP API conformance tests (test_api_*.py, one module per area).
+
+Those tests run against our server by default and against a real Toxiproxy when
+``TOXIPROXY_URL`` is set (``ours_only`` tests skip there). Status codes, headers and
+error messages are compared exactly, because the Go client compares error strings.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,14 @@
 """Helpers of the data-path tests (test_toxics.py, test_link.py): connections, payloads
-and Toxiproxy's ``AssertDeltaTime`` made robust to a busy 2-core machine."""
+and Toxiproxy's ``AssertDeltaTime`` made robust to a busy 2-core machine.
+
+Those tests drive real sockets on 127.0.0.1 through the proxy and assert on what a
+client or upstream observes: bytes, EOF, RST, and elapsed time with Toxiproxy's own
+tolerance (``TOL`` = 10 ms per direction; a few assertions use 2*TOL where two timers
+and two threads are involved on a 2-core machine). Timing tests take the best of a few
+tries (:func:`settle`) where a late scheduler tick can only make a sample *slower*, so
+they stay strict about the value the feature must produce. They run against a real
+Toxiproxy too (``TOXIPROXY_URL``); our deliberate deviations are ``ours_only``.
+"""
 
 from __future__ import annotations
 

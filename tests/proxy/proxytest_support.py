@@ -184,10 +184,21 @@ def wait_eof(s: socket.socket, timeout: float = 2.0) -> float:
 
 
 def echo_rtt(s: socket.socket, payload: bytes = b"ping") -> float:
+    """One round trip through an echo upstream; fails unless ``payload`` comes back intact."""
+    __tracebackhide__ = True
     t = time.monotonic()
     s.sendall(payload)
-    recv_exactly(s, len(payload))
-    return time.monotonic() - t
+    got = recv_exactly(s, len(payload))
+    took = time.monotonic() - t
+    assert got == payload, f"echoed {got[:40]!r}, sent {payload[:40]!r}"
+    return took
+
+
+def assert_forwards(listen: str, payload: bytes = b"ping") -> None:
+    """A fresh connection to ``listen`` gets ``payload`` echoed back (the proxy forwards)."""
+    __tracebackhide__ = True
+    with connect(listen) as c:
+        echo_rtt(c, payload)
 
 
 def assert_delta(name: str, actual: float, expected: float, delta: float) -> None:

@@ -1,10 +1,5 @@
 """HTTP API conformance, toxics (spec §4.1-§4.3): create, defaults, listing order,
-update and delete.
-
-Runs against our server by default and against a real Toxiproxy when ``TOXIPROXY_URL``
-is set (``ours_only`` tests skip there). Status codes, headers and error messages are
-compared exactly, because the Go client compares error strings.
-"""
+update and delete."""
 
 from __future__ import annotations
 

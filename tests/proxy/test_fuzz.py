@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxytest_support import REAL, Api, Upstream, connect, echo_rtt, hostport
+from proxytest_support import REAL, Api, Upstream, assert_forwards, hostport
 
 pytestmark = pytest.mark.skipif(
     REAL, reason="fuzzes our server only: hostile inputs may crash a real Toxiproxy (spec §7)"
@@ -293,8 +293,7 @@ def assert_round_trip(url: str) -> None:
     try:
         p = api.create(echo.addr)
         api.toxic(p["name"], "latency", latency=1)
-        with connect(p["listen"]) as c:
-            echo_rtt(c, b"after fuzzing")
+        assert_forwards(p["listen"], b"after fuzzing")
         assert api.req("DELETE", f"/proxies/{p['name']}").status_code == 204
         api.created.clear()
     finally:

@@ -1,14 +1,5 @@
 """Link plumbing conformance (spec §3, §4.3-§4.5, §8): connections, toxicity, live
-toxic changes and chains, as a client or upstream observes them.
-
-Every test drives real sockets on 127.0.0.1 through the proxy and asserts on what a
-client or upstream observes: bytes, EOF, RST, and elapsed time with Toxiproxy's own
-tolerance (``TOL`` = 10 ms per direction; a few assertions use 2*TOL where two timers
-and two threads are involved on a 2-core machine). Timing tests take the best of a few
-tries where a late scheduler tick can only make a sample *slower*, so they stay strict
-about the value the feature must produce. Runs against a real Toxiproxy too
-(``TOXIPROXY_URL``); our deliberate deviations are ``ours_only``.
-"""
+toxic changes and chains, as a client or upstream observes them (see linktest_support.py)."""
 
 from __future__ import annotations
 

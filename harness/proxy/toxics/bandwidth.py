@@ -20,11 +20,7 @@ class BandwidthToxic:
 
     async def pipe(self, stub: Stub) -> None:
         sleep = 0.0
-        while True:
-            p = await stub.recv()
-            if p is None:
-                stub.close()
-                return
+        async for p in stub.chunks():
             if self.rate < 0:
                 await stub.send(p)
                 continue

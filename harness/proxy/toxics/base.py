@@ -41,21 +41,29 @@ __all__ = [
 
 @runtime_checkable
 class Toxic(Protocol):
+    """Every toxic: ``pipe`` moves chunks from ``stub.recv()`` to ``stub.send()``."""
+
     async def pipe(self, stub: Stub) -> None: ...
 
 
 @runtime_checkable
 class BufferedToxic(Protocol):
+    """Has an input queue of ``buffer_size`` chunks (default: 1)."""
+
     buffer_size: int
 
 
 @runtime_checkable
 class StatefulToxic(Protocol):
+    """Keeps per-connection state (``stub.state``) across updates of the toxic."""
+
     def new_state(self) -> Any: ...
 
 
 @runtime_checkable
 class CleanupToxic(Protocol):
+    """Acts when removed from a live connection (``timeout`` closes it)."""
+
     def cleanup(self, stub: Stub) -> None: ...
 
 
@@ -74,14 +82,17 @@ def register(type_name: str, cls: type) -> type:
 
 
 def lookup(type_name: str) -> type | None:
+    """The toxic class registered as ``type_name``, or None."""
     return _REGISTRY.get(type_name)
 
 
 def registered() -> list[str]:
+    """Every registered type name, sorted."""
     return sorted(_REGISTRY)
 
 
 def schema_of(cls: type) -> Struct:
+    """The Go-style JSON schema of a registered toxic class (its int64 attributes)."""
     return _SCHEMAS[cls]
 
 
@@ -91,4 +102,5 @@ def attributes_of(toxic: Any) -> dict[str, int]:
 
 
 def buffer_size_of(toxic: Any) -> int:
+    """The toxic's input queue length in chunks (0: the channel default of 1)."""
     return int(getattr(toxic, "buffer_size", 0) or 0)

@@ -23,11 +23,7 @@ class LatencyToxic:
         return ms / 1000.0
 
     async def pipe(self, stub: Stub) -> None:
-        while True:
-            c = await stub.recv()
-            if c is None:
-                stub.close()
-                return
+        async for c in stub.chunks():
             sleep = self.delay(stub.rng) - (stub.now() - c.ts)
             try:
                 await stub.sleep(sleep)

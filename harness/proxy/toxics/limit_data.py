@@ -25,11 +25,7 @@ class LimitDataToxic:
     async def pipe(self, stub: Stub) -> None:
         state: _Sent = stub.state
         remaining = self.bytes - state.n
-        while True:
-            c = await stub.recv()
-            if c is None:
-                stub.close()
-                return
+        async for c in stub.chunks():
             remaining = max(remaining, 0)
             if remaining < len(c.data):
                 c.data = c.data[:remaining]

@@ -11,11 +11,7 @@ from .base import register
 @dataclass
 class NoopToxic:
     async def pipe(self, stub: Stub) -> None:
-        while True:
-            c = await stub.recv()
-            if c is None:
-                stub.close()
-                return
+        async for c in stub.chunks():
             await stub.send(c)
 
 

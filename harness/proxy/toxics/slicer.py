@@ -41,11 +41,7 @@ class SlicerToxic:
         return out
 
     async def pipe(self, stub: Stub) -> None:
-        while True:
-            c = await stub.recv()
-            if c is None:
-                stub.close()
-                return
+        async for c in stub.chunks():
             cuts = self.cuts(len(c.data), stub.rng)
             for i in range(1, len(cuts)):
                 await stub.send(Chunk(c.data[cuts[i - 1] : cuts[i]], c.ts))
