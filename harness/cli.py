@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -112,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the scenario JSON Schema").set_defaults(func=_schema)
     cmd = commands.add_parser("run", help="run one scenario and write its reports")
     cmd.add_argument("scenario")
-    cmd.add_argument("--backend", choices=["process", "docker", "auto"], default=None)
+    cmd.add_argument("--backend", choices=backend_names(), default=None)
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     cmd.set_defaults(func=_run)

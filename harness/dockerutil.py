@@ -109,9 +109,14 @@ def compose_command() -> tuple[str, ...]:
                       "Hint: apt-get install docker-compose, or install the compose v2 plugin.")
 
 
+def run_label(run_id: str | None = None) -> str:
+    """The label filter for one run's objects (``key=value``), or every harness object (``key``)."""
+    return RUN_LABEL if run_id is None else f"{RUN_LABEL}={run_id}"
+
+
 def label_filter(run_id: str | None = None) -> dict[str, list[str]]:
     """The SDK ``filters`` matching one run's objects, or every harness object."""
-    return {"label": [RUN_LABEL if run_id is None else f"{RUN_LABEL}={run_id}"]}
+    return {"label": [run_label(run_id)]}
 
 
 def labelled_objects(run_id: str | None = None) -> dict[str, list[str]]:
@@ -138,7 +143,7 @@ def cleanup_docker(run_id: str | None = None) -> list[str]:
     ``run_id=None`` removes the objects of *every* run (``chaos-harness cleanup``).
     Images are kept.
     """
-    return remove_labelled(RUN_LABEL if run_id is None else f"{RUN_LABEL}={run_id}")
+    return remove_labelled(run_label(run_id))
 
 
 def remove_labelled(label: str) -> list[str]:
@@ -182,6 +187,8 @@ def remove_labelled(label: str) -> list[str]:
 
 @dataclass
 class DockerfilePlan:
+    """What ``plan_dockerfile`` read: the files to copy in, the one RUN, the metadata."""
+
     copies: dict[str, Path] = field(default_factory=dict)
     """Absolute destination path in the image -> host file."""
     changes: list[str] = field(default_factory=list)
@@ -255,6 +262,7 @@ def image_config(config: dict, plan: DockerfilePlan, labels: dict[str, str]) -> 
 
 
 def env_pairs(rest: str) -> dict[str, str]:
+    """``KEY=value ...`` (or the legacy ``KEY value with spaces``) of an ENV or LABEL line."""
     parts = shlex.split(rest)
     if parts and "=" not in parts[0]:  # legacy form: ENV KEY value with spaces
         return {parts[0]: " ".join(parts[1:])}
@@ -274,6 +282,7 @@ def copy_targets(source: str, dest: str, files: dict[str, Path]) -> dict[str, Pa
 
 
 def add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    """Add a regular file ``name`` holding ``data`` to ``tar``."""
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = len(data), mode, int(time.time())
     tar.addfile(info, io.BytesIO(data))
@@ -305,6 +314,7 @@ def write_tar(handle, copies: dict[str, Path], extra: dict[str, bytes] | None = 
 
 
 def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (layer tarballs are large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

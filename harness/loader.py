@@ -17,11 +17,10 @@ from pydantic import ValidationError
 
 from harness.errors import InvalidScenario, Problem
 from harness.faults.registry import fault_kinds, get_fault
-from harness.model import FaultSpec, Scenario
+from harness.model import COMMON_FAULT_KEYS, FaultSpec, Scenario
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
 
 Loc = tuple[Any, ...]
-_COMMON = ("name", "at", "for")
 
 
 def load_scenario(path: str | Path, backend: str | None = None) -> Scenario:
@@ -100,7 +99,7 @@ class _Loader:
             if not isinstance(item, dict):
                 self.problem(loc, f"must be a mapping with name, at, for and one fault kind (got {item!r})")
                 continue
-            given = [k for k in item if k not in _COMMON]
+            given = [k for k in item if k not in COMMON_FAULT_KEYS]
             if len(given) != 1:
                 what = "no fault kind" if not given else f"several fault kinds {given}"
                 self.problem(loc, f"{what}; give exactly one of: {', '.join(kinds)}")
@@ -109,7 +108,7 @@ class _Loader:
             if kind not in kinds:
                 self.problem(loc + (kind,), f"unknown fault kind {kind!r}; known kinds: {', '.join(kinds)}")
                 continue
-            common = {k: item[k] for k in _COMMON if k in item}
+            common = {k: item[k] for k in COMMON_FAULT_KEYS if k in item}
             params = self._validated(kinds[kind].Params, item[kind] or {}, loc + (kind,))
             spec = self._validated(FaultSpec, {**common, "kind": kind, "params": params}, loc)
             if params is not None and spec is not None:

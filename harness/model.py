@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-from harness.units import Duration, SLOBound
+from harness.units import Duration, SLOBound, format_duration
 
-_COMMON_FAULT_KEYS = ("name", "at", "for")
+COMMON_FAULT_KEYS = ("name", "at", "for")
+"""Keys every fault has in YAML; the one other key is its kind, holding its params."""
 
 
 class Frozen(BaseModel):
@@ -78,19 +79,19 @@ class FaultSpec(Frozen):
             return data
         from harness.faults.registry import get_fault
 
-        kinds = [k for k in data if k not in _COMMON_FAULT_KEYS]
+        kinds = [k for k in data if k not in COMMON_FAULT_KEYS]
         if len(kinds) != 1:
             raise ValueError(f"expected exactly one fault kind key, got {kinds}")
         kind = kinds[0]
-        out = {k: data[k] for k in _COMMON_FAULT_KEYS if k in data}
+        out = {k: data[k] for k in COMMON_FAULT_KEYS if k in data}
         out.update(kind=kind, params=get_fault(kind).Params.model_validate(data[kind] or {}))
         return out
 
     @model_serializer
     def _to_yaml_shape(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "at": _dur(self.at)}
+        out: dict[str, Any] = {"name": self.name, "at": format_duration(self.at)}
         if self.for_ is not None:
-            out["for"] = _dur(self.for_)
+            out["for"] = format_duration(self.for_)
         out[self.kind] = self.params.model_dump(mode="json", exclude_defaults=False)
         return out
 
@@ -98,12 +99,6 @@ class FaultSpec(Frozen):
     def ends_at(self) -> float | None:
         """Seconds after load start when the fault is reverted, or None."""
         return None if self.for_ is None else self.at + self.for_
-
-
-def _dur(seconds: float) -> str:
-    from harness.units import format_duration
-
-    return format_duration(seconds)
 
 
 class Expect(Frozen):

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.backends import backend_names
+
 _backend_key = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chaos", "chaos-harness resilience scenarios")
-    group.addoption("--chaos-backend", default=None, choices=["process", "docker", "auto"],
+    group.addoption("--chaos-backend", default=None, choices=backend_names(),
                     help="backend for chaos-marked tests (default: the scenario's own)")
     group.addoption("--chaos-reports-dir", default="reports",
                     help="directory for run reports (default: reports)")

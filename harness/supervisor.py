@@ -9,7 +9,6 @@ The process backend's restart policy: when a service exits without being asked t
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from harness.dockerutil import RUN_LABEL, compose_command, docker_client, project_name, remove_labelled
+from harness.dockerutil import compose_command, docker_client, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
 from harness.journal import Journal
 from harness.pipeline import Pipeline
@@ -73,6 +73,7 @@ class DockerBackend:
     # ------------------------------------------------------------------ lifecycle
     @property
     def client(self):
+        """The Docker SDK client, opened on first use and closed by ``down``."""
         if self._client is None:
             self._client = docker_client()
         return self._client
@@ -180,7 +181,7 @@ class DockerBackend:
             self._save_logs()
         except Exception:  # logs are a courtesy; removal must still happen
             pass
-        removed = remove_labelled(f"{RUN_LABEL}={self.run_id}") + remove_labelled(f"{_PROJECT_LABEL}={self.project}")
+        removed = remove_labelled(run_label(self.run_id)) + remove_labelled(f"{_PROJECT_LABEL}={self.project}")
         self.proxies = None
         self.links = {}
         self.journal.record("pipeline_down", backend=self.name, project=self.project, removed=removed,
@@ -338,7 +339,7 @@ class _EventWatcher:
         self._restarted: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._stream = client.events(decode=True, filters={
-            "type": "container", "label": [f"{RUN_LABEL}={run_id}"],
+            "type": "container", "label": [run_label(run_id)],
             "event": ["die", "start", "health_status"]})
         self._thread = threading.Thread(target=self._run, name=f"docker-events-{run_id}", daemon=True)
         self._thread.start()

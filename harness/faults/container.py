@@ -1,7 +1,7 @@
 """Container-only faults: ``stop``, ``restart`` and ``partition`` (docker backend).
 
 They need a backend with container controls (:class:`ContainerControl`, which
-``harness.backends.docker.DockerBackend`` implements). Each class says so in
+``harness.backends.docker.DockerBackend`` implements). Their base says so in
 ``backends = ("docker",)`` for validation; on any other backend ``inject`` raises a
 FaultApplyError that names the fault and the fix, before anything is changed.
 
@@ -31,13 +31,19 @@ class ContainerControl(Protocol):
     def reconnect(self, service: str, networks: list[str]) -> None: ...
 
 
-def _controls(ctx: FaultContext, kind: str) -> ContainerControl:
-    if not isinstance(ctx.backend, ContainerControl):
-        used = getattr(ctx.backend, "name", type(ctx.backend).__name__)
-        raise FaultApplyError(
-            f"fault {ctx.fault_name!r} ({kind}) needs the docker backend; this run uses {used!r}. "
-            "Hint: set `backend: docker` in the scenario, or use kill/pause, which every backend has.")
-    return ctx.backend
+class _ContainerFault(Fault):
+    """What the three faults share: the docker backend, reached through ``controls``."""
+
+    backends: ClassVar[tuple[str, ...]] = ("docker",)
+
+    def controls(self, ctx: FaultContext) -> ContainerControl:
+        """The backend's container controls; FaultApplyError naming the fix without them."""
+        if not isinstance(ctx.backend, ContainerControl):
+            used = getattr(ctx.backend, "name", type(ctx.backend).__name__)
+            raise FaultApplyError(
+                f"fault {ctx.fault_name!r} ({self.kind}) needs the docker backend; this run uses {used!r}. "
+                "Hint: set `backend: docker` in the scenario, or use kill/pause, which every backend has.")
+        return ctx.backend
 
 
 class ServiceParams(Params):
@@ -50,38 +56,35 @@ class StopParams(ServiceParams):
 
 
 @register
-class StopFault(Fault):
+class StopFault(_ContainerFault):
     """``docker stop`` the service; start it again when the fault ends (``for``)."""
 
     kind, Params = "stop", StopParams
-    backends: ClassVar[tuple[str, ...]] = ("docker",)
 
     def inject(self, ctx: FaultContext) -> Undo:
-        backend, service = _controls(ctx, self.kind), self.params.service
+        backend, service = self.controls(ctx), self.params.service
         backend.stop_service(service, timeout=self.params.timeout_s)
         return lambda: backend.start_service(service)
 
 
 @register
-class RestartFault(Fault):
+class RestartFault(_ContainerFault):
     """``docker restart`` the service (graceful stop, then start); recovery counts from here."""
 
     kind, Params, instant = "restart", StopParams, True
-    backends: ClassVar[tuple[str, ...]] = ("docker",)
 
     def inject(self, ctx: FaultContext) -> Undo:
-        _controls(ctx, self.kind).restart_service(self.params.service, timeout=self.params.timeout_s)
+        self.controls(ctx).restart_service(self.params.service, timeout=self.params.timeout_s)
         return lambda: None  # it restarts by itself; nothing to undo
 
 
 @register
-class PartitionFault(Fault):
+class PartitionFault(_ContainerFault):
     """Disconnect the service's container from its networks; reconnect when the fault ends."""
 
     kind, Params = "partition", ServiceParams
-    backends: ClassVar[tuple[str, ...]] = ("docker",)
 
     def inject(self, ctx: FaultContext) -> Undo:
-        backend, service = _controls(ctx, self.kind), self.params.service
+        backend, service = self.controls(ctx), self.params.service
         networks = backend.disconnect(service)
         return lambda: backend.reconnect(service, networks)

@@ -8,7 +8,19 @@ table, so an undo is "restore the snapshot, then check the checksum".
 from __future__ import annotations
 
 import random
-from typing import Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+CORRUPT_VALUES: dict[str, Callable[[random.Random], Any]] = {
+    "nan": lambda rng: float("nan"),
+    "out_of_range": lambda rng: rng.choice([-1e9, 1e12]),
+    "wrong_type": lambda rng: "corrupted",
+}
+"""``corrupt`` modes -> the value written into each chosen cell."""
+
+
+def choose_rows(keys: Sequence[Any], fraction: float, rng: random.Random) -> list[Any]:
+    """The keys of the rows ``corrupt`` hits: ``fraction`` of ``keys`` (at least one), at random."""
+    return rng.sample(keys, max(1, round(len(keys) * fraction))) if keys else []
 
 
 @runtime_checkable

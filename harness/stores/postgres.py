@@ -20,9 +20,7 @@ import hashlib
 import random
 from typing import Any
 
-_CORRUPT_VALUES = {"nan": lambda rng: float("nan"),
-                   "out_of_range": lambda rng: rng.choice([-1e9, 1e12]),
-                   "wrong_type": lambda rng: "corrupted"}
+from harness.stores.base import CORRUPT_VALUES, choose_rows
 
 
 class PostgresFeatureStore:
@@ -90,11 +88,11 @@ class PostgresFeatureStore:
         """Overwrite ``columns`` of a random ``fraction`` of rows; return how many rows."""
         from psycopg import sql
 
-        make = _CORRUPT_VALUES[mode]
+        make = CORRUPT_VALUES[mode]
         table, key = sql.Identifier(self.table), sql.Identifier(self.key)
         with self._connect() as db, db.transaction():
             keys = [r[0] for r in db.execute(sql.SQL("SELECT {} FROM {} ORDER BY 1").format(key, table))]
-            chosen = rng.sample(keys, max(1, round(len(keys) * fraction))) if keys else []
+            chosen = choose_rows(keys, fraction, rng)
             if mode == "wrong_type":
                 for column in columns:
                     col = sql.Identifier(column)

@@ -12,9 +12,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-_CORRUPT_VALUES = {"nan": lambda rng: float("nan"),
-                   "out_of_range": lambda rng: rng.choice([-1e9, 1e12]),
-                   "wrong_type": lambda rng: "corrupted"}
+from harness.stores.base import CORRUPT_VALUES, choose_rows
 
 
 class SqliteFeatureStore:
@@ -59,15 +57,14 @@ class SqliteFeatureStore:
     def corrupt(self, *, fraction: float, mode: str, columns: list[str],
                 rng: random.Random) -> int:
         """Overwrite ``columns`` of a random ``fraction`` of rows; return how many rows."""
-        make = _CORRUPT_VALUES[mode]
+        make = CORRUPT_VALUES[mode]
         with closing(self._connect()) as db:
             keys = [r[0] for r in db.execute(f'SELECT "{self.key}" FROM "{self.table}" ORDER BY 1')]
-            chosen = rng.sample(keys, max(1, round(len(keys) * fraction))) if keys else []
+            chosen = choose_rows(keys, fraction, rng)
             sets = ", ".join(f'"{c}" = ?' for c in columns)
+            params = [[make(rng) for _ in columns] + [key] for key in chosen]
             db.execute("BEGIN IMMEDIATE")
-            for key in chosen:
-                db.execute(f'UPDATE "{self.table}" SET {sets} WHERE "{self.key}" = ?',
-                           [make(rng) for _ in columns] + [key])
+            db.executemany(f'UPDATE "{self.table}" SET {sets} WHERE "{self.key}" = ?', params)
             db.execute("COMMIT")
         return len(chosen)
 
