@@ -43,15 +43,14 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.journal import REQUEST_LOG_FILE, read_journal, read_jsonl
-from harness.model import Scenario
+from harness.model import COMMON_FAULT_KEYS, Scenario
 
 WARMUP_S = 2.0
+"""Seconds after load start left out of the baseline window (connections, caches)."""
 GUARD_S = 0.5
 """Seconds before the first fault left out of the baseline (requests still in flight)."""
-"""Seconds after load start left out of the baseline window (connections, caches)."""
 
 _REQUEST_COLUMNS = ["ts", "latency_ms", "name", "ok", "status", "error", "fallback"]
-_FAULT_COMMON_KEYS = ("name", "at", "for")
 
 
 @dataclass(frozen=True)
@@ -197,9 +196,9 @@ def _rebuild_scenario(data: dict[str, Any]) -> Scenario:
     """
     faults = []
     for fault in data.get("faults", ()):
-        kinds = [k for k in fault if k not in _FAULT_COMMON_KEYS]
+        kinds = [k for k in fault if k not in COMMON_FAULT_KEYS]
         if len(kinds) == 1 and "kind" not in fault:  # else let the model say what is wrong
-            fault = {**{k: fault[k] for k in _FAULT_COMMON_KEYS if k in fault},
+            fault = {**{k: fault[k] for k in COMMON_FAULT_KEYS if k in fault},
                      "kind": kinds[0], "params": fault[kinds[0]]}
         faults.append(fault)
     return Scenario.model_validate({**data, "faults": faults})
@@ -253,9 +252,18 @@ def percentile(values: np.ndarray, q: float) -> float | None:
     >>> percentile(np.array([10.0, 20.0, 30.0, 40.0]), 50)
     20.0
     """
+    return percentiles(values, (q,))[0]
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
+    """``percentile`` for each of ``qs`` with one sort; Nones for no values.
+
+    >>> percentiles(np.array([10.0, 20.0, 30.0, 40.0]), (50, 99))
+    [20.0, 40.0]
+    """
     if len(values) == 0:
-        return None
-    return float(np.percentile(values, q, method="inverted_cdf"))
+        return [None] * len(qs)
+    return np.percentile(values, qs, method="inverted_cdf").tolist()
 
 
 def window_stats(run: Run, start: float, end: float) -> WindowStats:
@@ -267,12 +275,12 @@ def window_stats(run: Run, start: float, end: float) -> WindowStats:
     errors = n - int(run.requests["ok"].to_numpy()[lo:hi].sum())
     fallbacks = int(run.requests["fallback"].to_numpy()[lo:hi].sum())
     length = end - start
+    p50, p95, p99 = percentiles(latency, (50, 95, 99))
     return WindowStats(
         start_s=float(start), end_s=float(end), requests=n, errors=errors, fallbacks=fallbacks,
         error_rate=errors / n if n else None,
         fallback_rate=fallbacks / n if n else None,
-        p50_ms=percentile(latency, 50), p95_ms=percentile(latency, 95),
-        p99_ms=percentile(latency, 99),
+        p50_ms=p50, p95_ms=p95, p99_ms=p99,
         throughput_rps=n / length if length > 0 else None,
     )
 

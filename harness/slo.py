@@ -235,8 +235,11 @@ def recoveries(run: Run) -> dict[str, Recovery]:
             for fault in run.faults}
 
 
-def evaluate(run: Run | Path | str) -> list[Verdict]:
-    """Every SLO verdict of a run (a Run, or its directory); see the module docstring."""
+def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = None) -> list[Verdict]:
+    """Every SLO verdict of a run (a Run, or its directory); see the module docstring.
+
+    ``measured`` is ``recoveries(run)`` when the caller already has it.
+    """
     if not isinstance(run, Run):
         run = load_run(run)
     scenario, expect = run.scenario, run.scenario.expect
@@ -251,7 +254,8 @@ def evaluate(run: Run | Path | str) -> list[Verdict]:
     bounds = expect.recovery_time
     if isinstance(bounds, Threshold):
         bounds = {fault.name: bounds for fault in scenario.faults}
-    measured = recoveries(run)
+    if measured is None:
+        measured = recoveries(run)
     for name, bound in (bounds or {}).items():
         check = MaxRecoveryTime(f"recovery_time[{name}]", bound)
         recovery = measured.get(name)

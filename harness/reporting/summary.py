@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.analysis import (
-    Run, baseline_window, load_window, timeline_rows, to_iso, window_stats,
+    Recovery, Run, baseline_window, load_window, timeline_rows, to_iso, window_stats,
 )
 from harness.slo import Status, Verdict, evaluate, recoveries
 
@@ -17,8 +17,9 @@ def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]
     (``completed``, ``interrupted``, ``error``, or ``crashed`` without ``run_finished``):
     the harness working and the system passing are separate facts.
     """
+    measured = recoveries(run)
     if verdicts is None:
-        verdicts = evaluate(run)
+        verdicts = evaluate(run, measured=measured)
     header, scenario = run.header, run.scenario
     finished = next((r for r in run.journal if r.get("kind") == "run_finished"), {})
     passed = all(v.status is Status.PASSED for v in verdicts)
@@ -36,15 +37,14 @@ def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]
         "error": finished.get("error"),
         "verdict": Status.PASSED.value if passed else Status.FAILED.value,
         "slos": [v.to_dict() for v in verdicts],
-        "faults": _faults(run),
+        "faults": _faults(run, measured),
         "requests": _requests(run),
         "timeline": timeline_rows(run),
         "windows": _windows(run),
     }
 
 
-def _faults(run: Run) -> list[dict[str, Any]]:
-    measured = recoveries(run)
+def _faults(run: Run, measured: dict[str, Recovery]) -> list[dict[str, Any]]:
     return [{
         "name": fault.name, "kind": fault.kind, "target": fault.target,
         "instant": fault.instant,
