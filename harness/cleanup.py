@@ -4,7 +4,9 @@ It reads the journals under ``reports/`` (each process a run starts is journaled
 its PID and command line *before* anything else happens), kills the process groups
 that are still alive **and** still run the journaled command (a recycled PID is left
 alone), deletes the run's proxies from an external Toxiproxy, and removes Docker
-containers, networks and volumes labelled with the run id.
+containers, networks and volumes labelled with the run id. A run that is still going
+(its harness process, journaled in ``run_started``, is alive) is left alone, and so
+are Docker objects whose creator is another live process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from harness.journal import JOURNAL_FILE, Journal, read_jsonl
+from harness.procgroup import runs
 
 _PROCESS_KINDS = ("service_started", "proxy_server_started", "load_launched")
 
@@ -24,6 +27,10 @@ def cleanup(reports_dir: Path, *, run_id: str | None = None) -> list[str]:
     done: list[str] = []
     for journal_path in sorted(Path(reports_dir).glob(f"{run_id or '*'}/{JOURNAL_FILE}")):
         records = list(read_jsonl(journal_path))
+        header = next((r for r in records if r.get("kind") == "run_started"), {})
+        if runs(header.get("pid", 0), header.get("cmdline")):
+            done.append(f"{journal_path.parent.name}: still running (pid {header['pid']}); left alone")
+            continue
         actions = list(_kill_leftovers(records)) + list(_delete_external_proxies(journal_path.parent.name))
         if actions:
             with Journal(journal_path) as journal:
@@ -39,23 +46,13 @@ def _kill_leftovers(records: list[dict]) -> Iterator[str]:
         if record.get("kind") not in _PROCESS_KINDS or "pid" not in record:
             continue
         pid, command = record["pid"], record.get("command")
-        if _runs(pid, command):
+        if runs(pid, command):
             try:
                 os.killpg(pid, signal.SIGCONT)
                 os.killpg(pid, signal.SIGKILL)
                 yield f"killed leftover process group {pid} ({record['kind']})"
             except (ProcessLookupError, PermissionError):
                 continue
-
-
-def _runs(pid: int, command: list[str] | None) -> bool:
-    """True if ``pid`` is alive and still runs ``command`` (never trust a bare PID)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    actual = [part.decode(errors="replace") for part in cmdline if part]
-    return bool(command) and actual == list(command)
 
 
 def _delete_external_proxies(run_id: str) -> Iterator[str]:

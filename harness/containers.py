@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from harness.dockerutil import RUN_LABEL
+from harness.dockerutil import owner_labels
 from harness.errors import ProbeTimeout
 from harness.images import IMAGES
 
@@ -44,7 +44,7 @@ def _container(image: str, run_id: str, *ports: int):
     _no_ryuk()
     from testcontainers.core.container import DockerContainer
 
-    container = DockerContainer(image).with_kwargs(labels={RUN_LABEL: run_id})
+    container = DockerContainer(image).with_kwargs(labels=owner_labels(run_id))
     for port in ports:
         container.ports[f"{port}/tcp"] = ("127.0.0.1", None)  # type: ignore[assignment]
     return container
@@ -163,7 +163,7 @@ def labelled_network(run_id: str | None = None) -> Iterator[object]:
     import docker
 
     run_id = run_id or f"tc-{secrets.token_hex(4)}"
-    network = Network(docker_network_kw={"labels": {RUN_LABEL: run_id}}).create()
+    network = Network(docker_network_kw={"labels": owner_labels(run_id)}).create()
     try:
         yield network
     finally:

@@ -36,6 +36,27 @@ if TYPE_CHECKING:
 RUN_LABEL = "chaos-harness.run-id"
 """Label carried by every container, network and volume the harness creates."""
 
+OWNER_LABEL = "chaos-harness.owner-pid"
+"""PID of the process that created the object (a harness run, a pytest session)."""
+
+
+def owner_labels(run_id: str) -> dict[str, str]:
+    """The labels of an object created now by this process for ``run_id``."""
+    return {RUN_LABEL: run_id, OWNER_LABEL: str(os.getpid())}
+
+
+def owned_by_another_live_process(labels: dict[str, str] | None) -> bool:
+    """True when the object's creator is another process that is still alive.
+
+    Cleanup spares such objects: they belong to a run that is still going, not to one
+    that was killed. A missing or unreadable owner counts as dead.
+    """
+    try:
+        pid = int((labels or {}).get(OWNER_LABEL, "0"))
+    except ValueError:
+        return False
+    return pid > 0 and pid != os.getpid() and os.path.exists(f"/proc/{pid}")
+
 PROJECT_PREFIX = "chaos-"
 """Compose project names are ``chaos-<run id>``."""
 
@@ -140,8 +161,8 @@ def _name(container) -> str:
 def cleanup_docker(run_id: str | None = None) -> list[str]:
     """Remove every container, network and volume labelled by the harness; return what went.
 
-    ``run_id=None`` removes the objects of *every* run (``chaos-harness cleanup``).
-    Images are kept.
+    ``run_id=None`` removes the objects of every run that is no longer running
+    (``chaos-harness cleanup``); a live run's objects are spared. Images are kept.
     """
     return remove_labelled(run_label(run_id))
 
@@ -150,6 +171,7 @@ def remove_labelled(label: str) -> list[str]:
     """Force-remove containers (with anonymous volumes), then networks, then volumes
     matching the label filter ``label`` (``key`` or ``key=value``); return what went.
 
+    Objects whose creator is another live process (a run still going) are spared.
     Objects that vanish meanwhile are not errors.
     """
     import docker
@@ -169,13 +191,19 @@ def remove_labelled(label: str) -> list[str]:
                 return
             raise DriverError(f"could not remove {kind} {name}: {exc.explanation or exc}") from exc
 
+    def live(obj) -> bool:
+        return owned_by_another_live_process(obj.attrs.get("Labels"))
+
     try:
         for container in client.containers.list(all=True, sparse=True, filters=flt):
-            gone("container", _name(container), lambda c=container: c.remove(force=True, v=True))
+            if not live(container):
+                gone("container", _name(container), lambda c=container: c.remove(force=True, v=True))
         for network in client.networks.list(filters=flt):
-            gone("network", network.name, network.remove)
+            if not live(network):
+                gone("network", network.name, network.remove)
         for volume in client.volumes.list(filters=flt):
-            gone("volume", volume.name, lambda v=volume: v.remove(force=True))
+            if not live(volume):
+                gone("volume", volume.name, lambda v=volume: v.remove(force=True))
     finally:
         client.close()
     return removed

@@ -1,10 +1,12 @@
-"""Stopping a child that runs in its own session (process group), for good."""
+"""Child processes in their own session (process group): stopping them for good, and
+knowing a journaled process again by its PID and command line."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 
 def stop_group(process: subprocess.Popen, timeout: float) -> bool:
@@ -28,3 +30,17 @@ def stop_group(process: subprocess.Popen, timeout: float) -> bool:
             pass
         process.wait()
     return True
+
+
+def cmdline_of(pid: int) -> list[str] | None:
+    """The command line of a live process, or None when there is no such process."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw if part]
+
+
+def runs(pid: int, command: list[str] | None) -> bool:
+    """True if ``pid`` is alive and still runs ``command`` (never trust a bare PID)."""
+    return bool(command) and cmdline_of(pid) == list(command)

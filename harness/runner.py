@@ -40,6 +40,7 @@ from harness.loader import resolve_pipeline_dir
 from harness.model import FaultSpec, Scenario
 from harness.pipeline import load_pipeline
 from harness.probes import HttpProbe
+from harness.procgroup import cmdline_of
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
@@ -188,6 +189,7 @@ def _header(scenario: Scenario, scenario_file: Path, backend: str, run_dir: Path
     return {"run_id": run_dir.name, "harness_version": __version__, "python": sys.version.split()[0],
             "platform": platform.platform(), "git_commit": _git_commit(), "seed": scenario.seed,
             "backend": backend, "scenario_file": str(scenario_file), "argv": sys.argv,
+            "pid": os.getpid(), "cmdline": cmdline_of(os.getpid()),
             "scenario": scenario.model_dump(mode="json", by_alias=True)}
 
 

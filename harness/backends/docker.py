@@ -90,7 +90,8 @@ class DockerBackend:
         local = [tag for tag in missing_images() if tag.endswith(":local")]
         if local:
             raise DriverError(f"missing image(s) {', '.join(local)}. Hint: chaos-harness images build")
-        env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed)}
+        env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed),
+               "CHAOS_OWNER_PID": str(os.getpid())}
         command = self._compose("up", "-d", "--no-build", "--no-color")
         self.journal.record("pipeline_starting", backend=self.name, project=self.project,
                             command=command, compose_file=str(self.compose_file))

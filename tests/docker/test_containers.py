@@ -81,3 +81,29 @@ def test_cleanup_docker_removes_one_runs_containers_and_networks(docker_images):
         assert any(r.startswith("container ") for r in removed)
         assert any(r.startswith("network ") for r in removed)
         assert labelled_objects("tc-cleanup-test") == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_cleanup_spares_objects_of_a_live_run_and_removes_them_once_it_is_gone(docker_images):
+    """Objects labelled with another live process as owner belong to a running run."""
+    import subprocess
+
+    import docker
+
+    from harness.dockerutil import OWNER_LABEL, RUN_LABEL, cleanup_docker, labelled_objects
+
+    owner = subprocess.Popen(["sleep", "120"])
+    client = docker.from_env()
+    run_id = "tc-live-owner-test"
+    try:
+        client.containers.create("chaos-harness/base:local", ["true"], name=f"chaos-{run_id}",
+                                 labels={RUN_LABEL: run_id, OWNER_LABEL: str(owner.pid)})
+        assert cleanup_docker(run_id) == []
+        assert labelled_objects(run_id)["containers"] == [f"chaos-{run_id}"]
+        owner.kill()
+        owner.wait(10)
+        assert cleanup_docker(run_id) == [f"container chaos-{run_id}"]
+        assert labelled_objects(run_id)["containers"] == []
+    finally:
+        owner.kill()
+        cleanup_docker(run_id)
+        client.close()

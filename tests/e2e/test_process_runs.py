@@ -122,10 +122,14 @@ def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tm
 
 def test_sigkilled_harness_leaves_processes_that_cleanup_removes(reports_dir):
     process, run_dir = start_run("interrupt.yaml", reports_dir)
+    pids = [r["pid"] for r in journal(run_dir)
+            if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
+    live = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert f"{run_dir.name}: still running (pid {process.pid}); left alone" in live.stdout, live.stdout
+    assert all(alive(p) for p in pids), "cleanup must not touch a run that is still going"
     process.kill()  # SIGKILL: no clean-up code of the harness runs
     process.wait(10)
-    records = journal(run_dir)
-    pids = [r["pid"] for r in records if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
     assert any(alive(p) for p in pids), "the SIGKILL should have orphaned the run's processes"
     result = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
