@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.journal import REQUEST_LOG_FILE, read_journal, read_jsonl
+from harness.integrity import load_totals, record_problems
+from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, read_journal, scan_jsonl
 from harness.model import COMMON_FAULT_KEYS, Scenario
 
 WARMUP_S = 2.0
@@ -141,7 +142,10 @@ class Run:
     """Until ``load_stopped``, or until the last request completed if it is missing."""
     faults: tuple[FaultWindow, ...]
     status: str
-    """``run_finished.status``: completed, interrupted, error; ``crashed`` if missing."""
+    """``run_finished.status`` (completed, interrupted, error), ``interrupted`` if any
+    signal arrived (even while the reports were written), ``crashed`` without it."""
+    integrity: tuple[str, ...] = ()
+    """Why the run's record is incomplete (``harness.integrity``); empty when complete."""
 
     def iso(self, t: float | None) -> str | None:
         """Wall-clock ISO 8601 (UTC) of ``t`` seconds after load start."""
@@ -154,16 +158,23 @@ def to_iso(ts: float) -> str:
 
 
 def load_run(run_dir: Path | str) -> Run:
-    """Read ``journal.jsonl`` and ``requests.jsonl`` of ``run_dir`` into a Run."""
+    """Read ``journal.jsonl``, ``requests.jsonl`` and ``load-events.jsonl`` into a Run."""
     run_dir = Path(run_dir)
-    request_log = run_dir / REQUEST_LOG_FILE
-    records = read_jsonl(request_log) if request_log.exists() else ()
-    return build_run(read_journal(run_dir), records, run_id=run_dir.name)
+    request_log, events = run_dir / REQUEST_LOG_FILE, run_dir / LOAD_EVENTS_FILE
+    records, torn = scan_jsonl(request_log) if request_log.exists() else ([], 0)
+    totals = load_totals(scan_jsonl(events)[0]) if events.exists() else None
+    return build_run(read_journal(run_dir), records, run_id=run_dir.name, torn=torn,
+                     load_totals=totals)
 
 
 def build_run(journal: list[dict[str, Any]], requests: Iterable[dict[str, Any]],
-              *, run_id: str | None = None) -> Run:
-    """Build a Run from journal and request records (``load_run`` minus the files)."""
+              *, run_id: str | None = None, torn: int = 0,
+              load_totals: dict[str, Any] | None = None) -> Run:
+    """Build a Run from journal and request records (``load_run`` minus the files).
+
+    ``torn`` and ``load_totals`` feed the completeness check (``harness.integrity``).
+    """
+    requests = list(requests)
     first = {}
     for record in journal:
         first.setdefault(record.get("kind"), record)
@@ -182,11 +193,15 @@ def build_run(journal: list[dict[str, Any]], requests: Iterable[dict[str, Any]],
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise HarnessError(f"run {run_id}: run_started holds no valid scenario: {exc}") from exc
     kinds = {fault.name: fault.kind for fault in scenario.faults}
+    status = first.get("run_finished", {}).get("status", "crashed")
+    if "signal_received" in first and status != "crashed":
+        status = "interrupted"
     return Run(run_id=header.get("run_id") or run_id or "", header=header, scenario=scenario,
                journal=tuple(journal), requests=frame, load_started_at=load_start,
                duration_s=float(duration),
-               faults=fault_windows(journal, load_start, duration, kinds),
-               status=first.get("run_finished", {}).get("status", "crashed"))
+               faults=fault_windows(journal, load_start, duration, kinds), status=status,
+               integrity=tuple(record_problems(journal, logged=len(requests), torn=torn,
+                                               totals=load_totals)))
 
 
 def _rebuild_scenario(data: dict[str, Any]) -> Scenario:

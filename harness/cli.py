@@ -51,16 +51,33 @@ def _run(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
                           backend=args.backend)
+    return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
+                                            f"--backend {args.backend or scenario.backend}")
+
+
+def _run_exit_code(result, *, reproduce: str) -> int:
+    """Say how the run ended and return its exit code (see the module docstring)."""
     _print_summary(result.report)
-    print(f"report: {result.run_dir / 'report.html'}")
+    if result.reports_error:
+        print(f"the reports could not be written ({result.reports_error}); rebuild them with "
+              f"`chaos-harness report {result.run_dir}`", file=sys.stderr)
+    else:
+        print(f"report: {result.run_dir / 'report.html'}")
     if result.status == "interrupted":
+        also = f"; meanwhile: {result.error}" if result.error else ""
+        print(f"interrupted by {', '.join(result.signals)}: healed and torn down{also}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     if result.status != "completed" or result.report is None:
         print(f"the harness failed: {result.error}", file=sys.stderr)
         return EXIT_INFRA
+    if result.reports_error:
+        return EXIT_INFRA
+    if result.verdict == "unknown":
+        print("verdict unknown: the run's record is incomplete (see above)", file=sys.stderr)
+        return EXIT_INFRA
     if result.verdict != "passed":
-        print(f"reproduce: chaos-harness run {args.scenario} --seed {scenario.seed} "
-              f"--backend {args.backend or scenario.backend}", file=sys.stderr)
+        print(f"reproduce: {reproduce}", file=sys.stderr)
         return EXIT_SLO
     return EXIT_OK
 
@@ -70,6 +87,10 @@ def _print_summary(report: dict | None) -> None:
         return
     for slo in report.get("slos", []):
         print(f"  [{slo['status'].upper():7}] {slo['name']}: {slo.get('message', '')}")
+    for event in report.get("unplanned", []):
+        print(f"  unplanned at t={event['t_s']:.1f} s ({event['phase']}): {event['what']}")
+    for problem in report.get("integrity", []):
+        print(f"  incomplete record: {problem}")
     print(f"verdict: {report.get('verdict')}")
 
 
@@ -79,7 +100,9 @@ def _report(args: argparse.Namespace) -> int:
     report = build_reports(Path(args.run_dir))
     _print_summary(report)
     print(f"report: {Path(args.run_dir) / 'report.html'}")
-    return EXIT_OK if args.command == "report" or report["verdict"] == "passed" else EXIT_SLO
+    if args.command == "report":
+        return EXIT_OK
+    return {"passed": EXIT_OK, "unknown": EXIT_INFRA}.get(report["verdict"], EXIT_SLO)
 
 
 def _proxy(args: argparse.Namespace) -> int:
@@ -117,7 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     cmd.set_defaults(func=_run)
-    for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed)"),
+    for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed, "
+                                 "3 if its record is incomplete)"),
                        ("report", "rebuild a run's reports from its journal and request log")):
         cmd = commands.add_parser(name, help=text)
         cmd.add_argument("run_dir")

@@ -10,7 +10,9 @@
     ├── InfraError                           the harness or its environment: exit code 3
     │   ├── DriverError                      Docker, Toxiproxy or a process backend failed
     │   ├── FaultApplyError                  a fault could not be injected
-    │   └── FaultRevertError                 a fault could not be reverted
+    │   ├── FaultRevertError                 a fault could not be reverted
+    │   ├── JournalWriteError                the journal could not be written (disk full)
+    │   └── RunAborted                       the run cannot go on (its fault proxy died)
     ├── ProbeTimeout                         a health or steady-state probe never passed (exit 3)
     └── SLOViolation                         the system under test missed an SLO: exit code 1
 
@@ -85,6 +87,14 @@ class FaultApplyError(InfraError):
 
 class FaultRevertError(InfraError):
     """A fault could not be reverted; ``chaos-harness cleanup`` may be needed."""
+
+
+class JournalWriteError(InfraError):
+    """The journal could not be written (e.g. no space left on the device)."""
+
+
+class RunAborted(InfraError):
+    """Something the whole run stands on failed mid-run (e.g. the fault proxy died)."""
 
 
 class ProbeTimeout(HarnessError):

@@ -2,9 +2,14 @@
 
 Every record has ``ts`` (wall clock, epoch seconds), ``t`` (monotonic seconds since the
 run started), ``kind`` (a past-tense fact such as ``fault_injected``) and ``phase``
-(``setup``, ``baseline``, ``inject``, ``recover``, ``teardown``), plus the kind's own
-fields. Each line is flushed and fsynced before the action it announces is taken, so a
-crash leaves a journal that ``chaos-harness cleanup`` and ``report`` can read.
+(``setup``, ``baseline``, ``inject``, ``recover``, ``teardown``, ``analyze``), plus the
+kind's own fields. Each line is written with one ``write(2)`` and fsynced before the
+action it announces is taken, so a crash leaves a journal that ``chaos-harness
+cleanup`` and ``report`` can read.
+
+A write that fails (a full disk) raises :class:`JournalWriteError` and stops the
+journal for good: later records are counted in ``lost``, never appended after a torn
+line. The run then has no ``run_finished`` record, which its report calls incomplete.
 
 >>> with Journal(Path("/tmp/j.jsonl")) as journal:  # doctest: +SKIP
 ...     journal.record("run_started", run_id="r1")
@@ -19,35 +24,51 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.errors import JournalWriteError
+
 JOURNAL_FILE = "journal.jsonl"
 REQUEST_LOG_FILE = "requests.jsonl"
+LOAD_EVENTS_FILE = "load-events.jsonl"
+"""Locust's own events (``test_start``, ``totals``), written by the locustfile wrapper."""
 
 
 class Journal:
-    """Appends records to ``path``; safe to call from several threads."""
+    """Appends records to ``path``; safe to call from several threads and from a
+    signal handler (the lock is re-entrant and each line is one ``write``)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
-        self._lock = threading.Lock()
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = threading.RLock()
         self._t0 = time.monotonic()
         self.phase = "setup"
-        """The phase stamped on every record until changed."""
+        """The phase stamped on every record until changed (see ``enter_phase``)."""
         self.listeners: list = []
         """Callables ``(record: dict) -> None`` told of every record after it is on disk."""
+        self.failure: str | None = None
+        """Why the journal stopped: the first write error, or None while it works."""
+        self.lost = 0
+        """Records that could not be written since ``failure``."""
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Write one record durably and return it."""
+        """Write one record durably and return it; JournalWriteError if it cannot."""
         entry = {"ts": time.time(), "t": round(time.monotonic() - self._t0, 6),
                  "kind": kind, "phase": self.phase, **fields}
-        line = json.dumps(entry, default=str)
+        data = (json.dumps(entry, default=str) + "\n").encode()
         with self._lock:
-            if self._file.closed:
+            if self._fd is None:
                 return entry
-            self._file.write(line + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self.failure is not None:
+                self.lost += 1
+                raise JournalWriteError(self._explain())
+            try:
+                if os.write(self._fd, data) != len(data):
+                    raise OSError(f"short write of {len(data)} bytes (is the disk full?)")
+                os.fsync(self._fd)
+            except OSError as exc:
+                self.failure, self.lost = f"{self.path}: {exc}", 1
+                raise JournalWriteError(self._explain()) from exc
         for listener in list(self.listeners):
             try:
                 listener(entry)
@@ -55,10 +76,22 @@ class Journal:
                 pass
         return entry
 
+    def _explain(self) -> str:
+        return (f"the journal could not be written ({self.failure}); {self.lost} record(s) "
+                f"lost, so this run's record is incomplete")
+
+    def enter_phase(self, phase: str) -> None:
+        """Stamp later records with ``phase``; record ``phase_started`` when it changes."""
+        if phase != self.phase:
+            self.phase = phase
+            self.record("phase_started")
+
     def close(self) -> None:
         """Close the file; later records are dropped."""
         with self._lock:
-            self._file.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> "Journal":
         return self
@@ -67,17 +100,28 @@ class Journal:
         self.close()
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file, skipping a torn last line left by a crash."""
-    with open(path, encoding="utf-8") as handle:
+def scan_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The records of a JSONL file and the number of torn (unparsable) lines."""
+    records, torn = [], 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             line = line.strip()
             if not line:
                 continue
             try:
-                yield json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError:
-                continue
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                torn += 1
+    return records, torn
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the records of a JSONL file, skipping torn lines left by a crash."""
+    yield from scan_jsonl(path)[0]
 
 
 def read_journal(run_dir: Path) -> list[dict[str, Any]]:

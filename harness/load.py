@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from harness.errors import DriverError
-from harness.journal import REQUEST_LOG_FILE, Journal, read_jsonl
+from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
 from harness.procgroup import stop_group
 
@@ -31,7 +31,7 @@ class LoadDriver:
                  journal: Journal, seed: int = 0):
         self.load, self.host, self.locustfile = load, host, locustfile
         self.run_dir, self.journal, self.seed = Path(run_dir), journal, seed
-        self.events_path = self.run_dir / "load-events.jsonl"
+        self.events_path = self.run_dir / LOAD_EVENTS_FILE
         self.process: subprocess.Popen | None = None
         self.started_at: float | None = None
         """Wall-clock time of Locust's test_start: ``at: 0s`` of the scenario."""

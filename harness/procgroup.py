@@ -32,6 +32,16 @@ def stop_group(process: subprocess.Popen, timeout: float) -> bool:
     return True
 
 
+def describe_exit(returncode: int) -> str:
+    """``killed by SIGKILL`` or ``exited with code 1``, from a Popen return code."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
+
+
 def cmdline_of(pid: int) -> list[str] | None:
     """The command line of a live process, or None when there is no such process."""
     try:

@@ -8,7 +8,13 @@ Phases, in order (each journaled before it acts)::
     recover   load runs to its end with no fault active
     teardown  remaining faults reverted, load stopped, pipeline down  <- ALWAYS:
               success, SLO failure, exception, Ctrl-C or SIGTERM (one ExitStack, LIFO)
-    analyze   reports built from journal.jsonl + requests.jsonl alone
+    analyze   reports built from journal.jsonl + requests.jsonl alone (written atomically)
+
+SIGINT and SIGTERM behave alike at every phase (``harness.interrupts``): before
+teardown they stop the run at once; from teardown on they are noted and the healing
+and the reports finish; either way the status is ``interrupted``. The fault proxy's
+death aborts the run at once (``RunAborted``); a journal that cannot be written (a
+full disk) ends it at the next step.
 
 The result separates "the harness worked" (``status``) from "the system passed"
 (``verdict``), like chaostoolkit's status vs deviated.
@@ -21,7 +27,6 @@ import os
 import platform
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -32,8 +37,9 @@ from typing import Any, Iterator
 from harness import __version__
 from harness.activation import FaultActivation
 from harness.backends import get_backend
-from harness.errors import DriverError, HarnessError
+from harness.errors import DriverError, HarnessError, JournalWriteError
 from harness.faults.base import FaultContext
+from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
 from harness.loader import resolve_pipeline_dir
@@ -55,10 +61,14 @@ class RunResult:
     """``completed``, ``interrupted`` or ``error`` (the harness's own outcome)."""
     report: dict[str, Any] | None
     error: str | None = None
+    reports_error: str | None = None
+    """Why the report files could not be written (``report`` may still hold the verdict)."""
+    signals: tuple[str, ...] = ()
+    """The signals that interrupted the run, in order."""
 
     @property
     def verdict(self) -> str | None:
-        """``passed`` or ``failed`` (the system's outcome), None without a report."""
+        """``passed``, ``failed`` or ``unknown`` (the system's outcome), None without a report."""
         return self.report.get("verdict") if self.report else None
 
 
@@ -68,28 +78,49 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
     run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
     journal = Journal(run_dir / JOURNAL_FILE)
     backend_name = backend or scenario.backend
-    journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
-    log(f"run {run_dir.name}: scenario {scenario.name!r} on the {backend_name} backend")
-    status, error = "error", None
-    try:
-        with _signals_as_interrupt():
-            _run(scenario, scenario_file, backend_name, run_dir, journal, log)
-        status = "completed"
-    except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted by signal"
-    except HarnessError as exc:
-        error = str(exc)
-    except Exception as exc:  # a harness bug: still heal, journal and report
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        journal.phase = "analyze"
-        journal.record("run_finished", status=status, error=error)
+    with RunGuard(journal) as guard:
+        journal.listeners.append(_abort_when_the_proxy_dies(guard))
+        error = None
+        try:
+            journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
+            log(f"run {run_dir.name}: scenario {scenario.name!r} on the {backend_name} backend")
+            _run(scenario, scenario_file, backend_name, run_dir, journal, guard, log)
+        except KeyboardInterrupt:
+            if not guard.interrupted:  # raised by someone else's handler: still an interrupt
+                guard.signals.append("KeyboardInterrupt")
+        except HarnessError as exc:
+            error = str(exc)
+        except Exception as exc:  # a harness bug: still heal, journal and report
+            error = f"{type(exc).__name__}: {exc}"
+        guard.hold()
+        error = error or guard.abort_reason or (
+            journal.failure and f"the journal could not be written: {journal.failure}")
+        with contextlib.suppress(JournalWriteError):
+            journal.enter_phase("analyze")
+            journal.record("run_finished", status=_status(guard, error), error=error,
+                           signals=guard.signals)
+        report, reports_error = _reports(run_dir, guard, log)
         journal.close()
-    return RunResult(run_dir, status, _reports(run_dir, log), error)
+    return RunResult(run_dir, _status(guard, error), report, error, reports_error,
+                     tuple(guard.signals))
+
+
+def _status(guard: RunGuard, error: str | None) -> str:
+    """Any signal, even one during the reports, makes the run ``interrupted``."""
+    return "interrupted" if guard.interrupted else "error" if error else "completed"
+
+
+def _abort_when_the_proxy_dies(guard: RunGuard):
+    """A journal listener: every link passes through the fault proxy, so its death ends the run."""
+    def listener(record: dict[str, Any]) -> None:
+        if record.get("kind") == "proxy_server_died":
+            guard.abort(f"the fault proxy server died mid-run ({record.get('reason')}); every "
+                        f"link passes through it, so the run cannot go on")
+    return listener
 
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
-         journal: Journal, log) -> None:
+         journal: Journal, guard: RunGuard, log) -> None:
     pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
     with contextlib.ExitStack() as stack:
         try:
@@ -99,25 +130,28 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             backend.up()
             ingress = backend.link_url(pipeline.load.link)
             log(f"pipeline up; ingress {ingress}")
-            journal.phase = "baseline"
+            journal.enter_phase("baseline")
             HttpProbe(f"{ingress}/predict", method="POST", body=_PROBE_BODY).with_timeout(20).wait()
             load = LoadDriver(load=scenario.load, host=ingress, locustfile=pipeline.dir / pipeline.load.locustfile,
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
             log(f"load started: {scenario.load.users} users for {scenario.load.duration:g}s")
-            _play_faults(scenario, started, load, backend, journal, stack, log)
-            journal.phase = "recover"
-            if load.wait(max(0.0, started + scenario.load.duration - time.time()) + 20) is None:
-                raise DriverError("Locust did not stop within 20 s of the load's end")
+            _play_faults(scenario, started, load, backend, journal, stack, guard, log)
+            journal.enter_phase("recover")
+            _wait_for_load_end(started + scenario.load.duration + 20, load, journal, guard)
+        except KeyboardInterrupt as exc:
+            log(f"interrupted by {exc}: healing and tearing down")
+            raise
         finally:
-            journal.phase = "teardown"
-            _ignore_interrupts()  # a second Ctrl-C must not cut the clean-up short
+            guard.hold()  # from here on a signal must not cut the healing short
+            with contextlib.suppress(JournalWriteError):
+                journal.enter_phase("teardown")
     log("pipeline down; every fault reverted")
 
 
 def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, journal: Journal,
-                 stack: contextlib.ExitStack, log) -> None:
+                 stack: contextlib.ExitStack, guard: RunGuard, log) -> None:
     """Inject and revert faults at their times on the load's clock."""
     plan: list[tuple[float, int, str, FaultSpec]] = []
     for spec in scenario.faults:
@@ -127,50 +161,47 @@ def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, 
     active: dict[str, FaultActivation] = {}
     rng = random.Random(scenario.seed)
     for at, _, action, spec in sorted(plan, key=lambda item: item[:2]):
-        _sleep_until(started + at, load)
-        if action == "revert":
-            active.pop(spec.name).revert()
-            log(f"  {time.time() - started:6.1f}s reverted {spec.name}")
-        else:
-            journal.phase = "inject"
-            ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(rng.random()),
-                               fault_name=spec.name)
-            activation = stack.enter_context(FaultActivation(spec, ctx))
-            log(f"  {time.time() - started:6.1f}s injected {spec.name} ({spec.kind} on {activation.fault.target()})")
-            if activation.fault.instant:
-                activation.revert()
-            elif spec.for_ is not None:
-                active[spec.name] = activation
+        _sleep_until(started + at, load, journal, guard)
+        with guard.deferred():  # a fault is injected or reverted whole, then journaled
+            if action == "revert":
+                active.pop(spec.name).revert()
+                log(f"  {time.time() - started:6.1f}s reverted {spec.name}")
+            else:
+                journal.enter_phase("inject")
+                ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(rng.random()),
+                                   fault_name=spec.name)
+                activation = stack.enter_context(FaultActivation(spec, ctx))
+                log(f"  {time.time() - started:6.1f}s injected {spec.name} ({spec.kind} on {activation.fault.target()})")
+                if activation.fault.instant:
+                    activation.revert()
+                elif spec.for_ is not None:
+                    active[spec.name] = activation
         if not active:
-            journal.phase = "recover"
+            journal.enter_phase("recover")
 
 
-def _sleep_until(deadline: float, load: LoadDriver) -> None:
+def _sleep_until(deadline: float, load: LoadDriver, journal: Journal, guard: RunGuard) -> None:
     while (remaining := deadline - time.time()) > 0:
+        _check_going(journal, guard)
         if not load.running():
             raise DriverError("Locust stopped before the fault plan finished; see logs/locust.log")
         time.sleep(min(remaining, 0.05))
 
 
-@contextlib.contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so it takes the same clean-up path as Ctrl-C."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+def _wait_for_load_end(deadline: float, load: LoadDriver, journal: Journal, guard: RunGuard) -> None:
+    """Wait until Locust ends on its own (the load's duration), at most until ``deadline``."""
+    while load.running():
+        _check_going(journal, guard)
+        if time.time() > deadline:
+            raise DriverError("Locust did not stop within 20 s of the load's end")
+        time.sleep(0.05)
 
 
-def _ignore_interrupts() -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+def _check_going(journal: Journal, guard: RunGuard) -> None:
+    """Raise if the run cannot go on: the journal stopped (a full disk), or an abort."""
+    guard.check()
+    if journal.failure:
+        raise JournalWriteError(f"the journal could not be written: {journal.failure}")
 
 
 def _new_run_dir(reports_dir: Path, name: str) -> Path:
@@ -202,11 +233,24 @@ def _git_commit() -> str | None:
         return None
 
 
-def _reports(run_dir: Path, log) -> dict[str, Any] | None:
-    from harness.reporting import build_reports
+def _reports(run_dir: Path, guard: RunGuard, log) -> tuple[dict[str, Any] | None, str | None]:
+    """Judge the run and write its reports; again if a signal came meanwhile, so that
+    their status says ``interrupted``. Returns the report and why the files were not
+    written (None when they were)."""
+    from harness.reporting import ReportsNotWritten, build_reports
 
-    try:
-        return build_reports(run_dir)
-    except Exception as exc:
-        log(f"could not build the reports: {type(exc).__name__}: {exc}")
-        return None
+    for attempt in range(2):
+        signals = len(guard.signals)
+        try:
+            report = build_reports(run_dir)
+        except ReportsNotWritten as exc:
+            report, problem = exc.report, str(exc)
+        except Exception as exc:
+            report, problem = None, f"{type(exc).__name__}: {exc}"
+        else:
+            problem = None
+        if attempt or signals or not guard.signals:
+            break
+    if problem:
+        log(f"could not write the reports: {problem}")
+    return report, problem

@@ -1,9 +1,12 @@
 """A supervised local process: started in its own session, restarted when it dies.
 
 The process backend's restart policy: when a service exits without being asked to
-(``kill`` fault, crash), the supervisor journals ``service_exited``, waits
-``restart_delay`` seconds, starts it again (``service_restarted``) and journals
-``service_healthy`` once its health probe passes.
+stop, the supervisor journals the death, waits ``restart_delay`` seconds, starts it
+again (``service_restarted``) and journals ``service_healthy`` once its health probe
+passes. A death the plan caused (a ``kill`` fault calls ``expect_exit`` before it
+signals) is ``service_exited`` with ``planned: true``; any other (a crash, the OOM
+killer, someone's ``kill -9``) is ``service_died`` with ``cause: "unplanned"``, which
+the report shows.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from harness.errors import JournalWriteError
 from harness.journal import Journal
-from harness.procgroup import stop_group
+from harness.procgroup import describe_exit, stop_group
 
 
 class SupervisedProcess:
@@ -33,6 +37,7 @@ class SupervisedProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # no spawn may slip in after stop() began
         self._watcher: threading.Thread | None = None
+        self._planned: str | None = None  # why the next exit is expected (a kill fault)
 
     @property
     def pid(self) -> int | None:
@@ -53,12 +58,31 @@ class SupervisedProcess:
         self.journal.record("service_started", service=self.name, pid=self.process.pid,
                             command=self.command)
 
+    def expect_exit(self, cause: str) -> None:
+        """Mark the next exit as planned (``cause``, e.g. the kill fault's name)."""
+        self._planned = cause
+
     def _watch(self) -> None:
+        try:
+            self._supervise()
+        except JournalWriteError:  # the runner sees journal.failure and ends the run
+            return
+
+    def _journal_exit(self, code: int) -> None:
+        planned, self._planned = self._planned, None
+        if planned is not None:
+            self.journal.record("service_exited", service=self.name, pid=self.process.pid,
+                                returncode=code, planned=True, cause=planned)
+        else:
+            self.journal.record("service_died", service=self.name, pid=self.process.pid,
+                                returncode=code, cause="unplanned", reason=f"{describe_exit(code)}, not by the plan")
+
+    def _supervise(self) -> None:
         while not self._stopping.is_set():
             code = self.process.wait()
             if self._stopping.is_set():
                 return
-            self.journal.record("service_exited", service=self.name, pid=self.process.pid, returncode=code)
+            self._journal_exit(code)
             if self._stopping.wait(self.restart_delay):
                 return
             with self._lock:
@@ -93,3 +117,4 @@ class SupervisedProcess:
         stop_group(self.process, timeout)
         if self._watcher:
             self._watcher.join(timeout)
+

@@ -3,6 +3,11 @@
 ``TOXIPROXY_URL`` set: use that server (proxy names get a per-run prefix so runs
 sharing it do not collide). Otherwise start ``python -m harness.proxy`` on a free
 loopback port as a child process, and stop it at the end.
+
+Every link passes through this server, so it is watched for the whole run: the
+embedded process by a thread waiting on it, an external server by polling its API
+(``/version``, every ``POLL_S``; ``MISSES`` misses in a row). A death before ``stop``
+is journaled as ``proxy_server_died`` (with a ``reason``), which ends the run at once.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from harness.drivers.toxiproxy import ProxyDriver
+from harness.errors import DriverError, JournalWriteError
 from harness.journal import Journal
 from harness.probes import HttpProbe, free_port
-from harness.procgroup import stop_group
+from harness.procgroup import describe_exit, stop_group
+
+POLL_S, MISSES = 0.5, 2
+"""An external proxy server is polled every ``POLL_S`` s; ``MISSES`` failures in a row is a death."""
 
 
 class FaultProxy:
@@ -27,6 +37,7 @@ class FaultProxy:
         self.driver: ProxyDriver | None = None
         self.created: list[str] = []
         """Names of the proxies this run created (deleted again by ``stop``)."""
+        self._stopping = threading.Event()
 
     def start(self) -> ProxyDriver:
         """Reach or start the server; return its driver."""
@@ -35,6 +46,7 @@ class FaultProxy:
             self.driver = ProxyDriver(external, prefix=f"chaos-{self.run_id}-")
             self.driver.version()
             self.journal.record("proxy_server_found", url=external)
+            self._watch(self._poll_api)
             return self.driver
         port = free_port()
         log = open(self.run_dir / "logs" / "proxy.log", "ab")
@@ -48,7 +60,36 @@ class FaultProxy:
         HttpProbe(f"{url}/version").with_timeout(15).with_hint(
             f"see {self.run_dir / 'logs' / 'proxy.log'}").wait()
         self.driver = ProxyDriver(url)
+        self._watch(self._wait_process)
         return self.driver
+
+    def _watch(self, target) -> None:
+        threading.Thread(target=target, name=f"watch-proxy-{self.run_id}", daemon=True).start()
+
+    def _wait_process(self) -> None:
+        code = self.process.wait()
+        if not self._stopping.is_set():
+            self._died(pid=self.process.pid, returncode=code,
+                       reason=f"embedded proxy server pid {self.process.pid} at {self.driver.url} "
+                              f"{describe_exit(code)}")
+
+    def _poll_api(self) -> None:
+        misses = 0
+        while not self._stopping.wait(POLL_S):
+            try:
+                self.driver.version()
+                misses = 0
+            except DriverError as exc:
+                misses += 1
+                if misses >= MISSES and not self._stopping.is_set():
+                    self._died(reason=f"Toxiproxy at {self.driver.url} stopped answering: {exc}")
+                    return
+
+    def _died(self, **fields) -> None:
+        try:
+            self.journal.record("proxy_server_died", url=self.driver.url, **fields)
+        except JournalWriteError:  # the runner sees journal.failure and ends the run
+            pass
 
     def create(self, link: str, *, listen: str, upstream: str) -> str:
         """Create the proxy for ``link``; return its real listen address."""
@@ -59,6 +100,7 @@ class FaultProxy:
 
     def stop(self) -> None:
         """Delete our proxies on an external server, or stop the embedded one."""
+        self._stopping.set()
         if self.process is None:
             for link in reversed(self.created):
                 self.driver.delete(link)

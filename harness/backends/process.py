@@ -107,9 +107,10 @@ class ProcessBackend:
         return self.services[name]
 
     def kill(self, service: str, signal_name: str = "SIGKILL") -> None:
-        """Signal the service's process group; the supervisor restarts it."""
+        """Signal the service's process group (a planned death); the supervisor restarts it."""
         target = self._service(service)
         self.journal.record("service_killed", service=service, pid=target.pid, signal=signal_name)
+        target.expect_exit(f"{signal_name} from the plan")
         target.signal(getattr(signal, signal_name))
 
     def pause(self, service: str) -> None:

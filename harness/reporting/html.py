@@ -1,7 +1,9 @@
 """``report.html``: one self-contained page (inline CSS and SVG, no scripts, no links).
 
-Shows the verdict, request totals, per-second charts with fault windows shaded, the SLO
-table, the faults, the windows and the whole journal. Every value is escaped.
+Shows the verdict (and why the record is incomplete, if it is), request totals,
+per-second charts with fault windows shaded and unplanned deaths marked, the SLO table,
+the unplanned deaths, the faults, the windows and the whole journal. Every value is
+escaped.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class HtmlReporter(Reporter):
         """The whole HTML page."""
         title = f"{report['scenario']}: {report['verdict']} ({report['run_id']})"
         body = "\n".join([_header(report), _charts(report), _slo_table(report),
-                          _fault_table(report), _windows_table(report), _journal_table(run)])
+                          _unplanned_table(report), _fault_table(report),
+                          _windows_table(report), _journal_table(run)])
         return _TEMPLATE.substitute(title=escape(title), body=body)
 
 
@@ -57,6 +60,10 @@ def _header(report: dict[str, Any]) -> str:
     meta = (f"run {report['run_id']} · seed {report['seed']} · backend {report['backend']} · "
             f"started {report['started_at']} · harness status {report['status']}")
     error = f"<p class=\"failed\">{escape(str(report['error']))}</p>" if report["error"] else ""
+    error += "".join(f"<p class=\"unknown\">incomplete record: {escape(problem)}</p>"
+                     for problem in report["integrity"])
+    error += "".join(f"<p class=\"failed\">unplanned at t={event['t_s']:.1f} s: "
+                     f"{escape(event['what'])}</p>" for event in report["unplanned"])
     req = report["requests"]
     totals = _table(["requests", "errors", "error rate", "fallback rate", "p50 ms", "p95 ms",
                      "p99 ms", "throughput rps", "duration s"],
@@ -71,6 +78,8 @@ def _header(report: dict[str, Any]) -> str:
 def _charts(report: dict[str, Any]) -> str:
     rows, x_max = report["timeline"], report["requests"]["duration_s"]
     bands = [Band(f["start_s"], f["end_s"], f["name"]) for f in report["faults"]]
+    bands += [Band(e["t_s"], e["t_s"], f"{e['service'] or 'fault proxy'} died (unplanned)")
+              for e in report["unplanned"]]
 
     def points(key: str) -> list[tuple[float, float | None]]:
         return [((r["start_s"] + r["end_s"]) / 2, r[key]) for r in rows]
@@ -94,6 +103,13 @@ def _slo_table(report: dict[str, Any]) -> str:
              s["message"]] for s in report["slos"]]
     return "<h2>SLOs</h2>" + _table(["SLO", "status", "observed", "threshold", "message"],
                                     rows)
+
+
+def _unplanned_table(report: dict[str, Any]) -> str:
+    if not report["unplanned"]:
+        return ""
+    rows = [[e["at"], e["t_s"], e["phase"], e["kind"], e["what"]] for e in report["unplanned"]]
+    return "<h2>Unplanned deaths</h2>" + _table(["time", "t s", "phase", "kind", "what"], rows)
 
 
 def _fault_table(report: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """``junit.xml``: one ``<testcase>`` per SLO verdict, for CI dashboards.
 
 ``failed`` becomes ``<failure>``, ``unknown`` becomes ``<error>`` (the harness could not
-judge: that is not the system's fault, but it is not a pass either).
+judge: that is not the system's fault, but it is not a pass either). A run whose record
+is incomplete (``harness.integrity``) gets one more case, ``record_complete``, in error.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ class JUnitReporter(Reporter):
 
     def render(self, report: dict[str, Any], run: Run) -> str:
         """The JUnit XML document."""
-        slos = report["slos"]
+        slos, incomplete = report["slos"], bool(report["integrity"])
         counts = {
-            "tests": str(len(slos)),
+            "tests": str(len(slos) + incomplete),
             "failures": str(sum(s["status"] == "failed" for s in slos)),
-            "errors": str(sum(s["status"] == "unknown" for s in slos)),
+            "errors": str(sum(s["status"] == "unknown" for s in slos) + incomplete),
             "skipped": "0",
             "time": f"{report['requests']['duration_s']:.3f}",
         }
@@ -48,5 +49,10 @@ class JUnitReporter(Reporter):
             elif slo["status"] == "unknown":
                 ET.SubElement(case, "error", message=slo["message"],
                               type="SLOUnknown").text = detail
+        if incomplete:
+            case = ET.SubElement(suite, "testcase", classname=report["scenario"],
+                                 name="record_complete", time="0")
+            ET.SubElement(case, "error", message="; ".join(report["integrity"]),
+                          type="IncompleteRecord").text = "\n".join(report["integrity"])
         ET.indent(root)
         return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -13,9 +13,12 @@ from harness.slo import Status, Verdict, evaluate, recoveries
 def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]:
     """Everything the reporters show: header, verdict, SLOs, faults, requests, timeline.
 
-    ``verdict`` is ``passed`` only if every SLO passed; ``status`` is the harness's own
-    (``completed``, ``interrupted``, ``error``, or ``crashed`` without ``run_finished``):
-    the harness working and the system passing are separate facts.
+    ``verdict`` is ``unknown`` when the run's record is incomplete (``integrity`` says
+    why: a short or torn request log, a journal cut off), else ``passed`` only if every
+    SLO passed; ``status`` is the harness's own (``completed``, ``interrupted``,
+    ``error``, or ``crashed`` without ``run_finished``): the harness working and the
+    system passing are separate facts. ``unplanned`` lists the deaths nobody planned
+    (a service, the fault proxy), from the journal.
     """
     measured = recoveries(run)
     if verdicts is None:
@@ -23,6 +26,7 @@ def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]
     header, scenario = run.header, run.scenario
     finished = next((r for r in run.journal if r.get("kind") == "run_finished"), {})
     passed = all(v.status is Status.PASSED for v in verdicts)
+    verdict = Status.UNKNOWN if run.integrity else Status.PASSED if passed else Status.FAILED
     return {
         "run_id": run.run_id,
         "scenario": scenario.name,
@@ -35,13 +39,27 @@ def summarize(run: Run, verdicts: list[Verdict] | None = None) -> dict[str, Any]
         "load_started_at": to_iso(run.load_started_at),
         "status": run.status,
         "error": finished.get("error"),
-        "verdict": Status.PASSED.value if passed else Status.FAILED.value,
+        "verdict": verdict.value,
+        "integrity": list(run.integrity),
+        "unplanned": _unplanned(run),
         "slos": [v.to_dict() for v in verdicts],
         "faults": _faults(run, measured),
         "requests": _requests(run),
         "timeline": timeline_rows(run),
         "windows": _windows(run),
     }
+
+
+UNPLANNED_KINDS = {"service_died": "{service} died", "proxy_server_died": "the fault proxy server died"}
+"""Journal kinds of deaths nobody planned, and how the report names them."""
+
+
+def _unplanned(run: Run) -> list[dict[str, Any]]:
+    return [{"kind": r["kind"], "at": to_iso(r["ts"]), "t_s": r["ts"] - run.load_started_at,
+             "phase": r.get("phase"), "service": r.get("service"),
+             "what": f"{UNPLANNED_KINDS[r['kind']].format(service=r.get('service'))}: "
+                     f"{r.get('reason', 'no reason recorded')}"}
+            for r in run.journal if r.get("kind") in UNPLANNED_KINDS]
 
 
 def _faults(run: Run, measured: dict[str, Recovery]) -> list[dict[str, Any]]:

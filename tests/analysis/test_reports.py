@@ -99,14 +99,19 @@ def test_a_crashed_run_still_gets_reports(tmp_path):
     records = [r for r in records if r["kind"] != "fault_reverted"]
     run_dir = write_run(tmp_path, journal=records, requests=traffic(12))
     report = build_reports(run_dir)
-    assert report["status"] == "crashed" and report["verdict"] == "failed"
+    assert report["status"] == "crashed" and report["verdict"] == "unknown"
+    assert report["integrity"] == ["journal.jsonl has no run_finished record: the harness was "
+                                   "killed, or could not write its journal"]
     assert report["requests"]["duration_s"] == pytest.approx(11.97)
     assert report["faults"][0]["healed_at"] is None
     assert report["faults"][0]["recovery_time_s"] is None
     (recovery,) = [s for s in report["slos"] if s["name"] == "recovery_time[slow]"]
     assert recovery["status"] == "unknown"
-    assert ET.parse(run_dir / "junit.xml").getroot().find("testsuite") is not None
-    assert "crashed" in (run_dir / "report.html").read_text()
+    suite = ET.parse(run_dir / "junit.xml").getroot().find("testsuite")
+    (case,) = [c for c in suite.iter("testcase") if c.get("name") == "record_complete"]
+    assert case.find("error").get("type") == "IncompleteRecord"
+    html = (run_dir / "report.html").read_text()
+    assert "crashed" in html and "incomplete record: journal.jsonl has no run_finished" in html
 
 
 def test_a_run_that_died_before_any_request(tmp_path):
