@@ -71,15 +71,28 @@ def project_name(run_id: str) -> str:
     return f"{PROJECT_PREFIX}{safe}"
 
 
-def docker_client(timeout: int = 60) -> "docker.DockerClient":
-    """A client for the engine named by ``DOCKER_HOST`` (default: the local socket)."""
+ANSWER_TIMEOUT = 10.0
+"""Seconds the engine has to answer the first request of a client (its ``/version``):
+an engine that accepts connections but never answers fails here, not after minutes."""
+
+
+def docker_client(timeout: int = 60, *, answer_timeout: float = ANSWER_TIMEOUT) -> "docker.DockerClient":
+    """A client for the engine named by ``DOCKER_HOST`` (default: the local socket).
+
+    Every request it makes gives up after ``timeout`` seconds; the engine must answer
+    the first one within ``answer_timeout`` (DriverError otherwise).
+    """
     import docker
 
     try:
-        return docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=answer_timeout)  # asks /version at once
     except docker.errors.DockerException as exc:
-        raise DriverError(f"no Docker engine answers ({exc}). Hint: is dockerd running, "
-                          "and may this user open /var/run/docker.sock?") from exc
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise DriverError(f"no Docker engine answers at {where} within {answer_timeout:g} s "
+                          f"({exc}). Hint: is dockerd running (and not hung), and may this user "
+                          "open its socket?") from exc
+    client.api.timeout = timeout
+    return client
 
 
 def docker_available() -> tuple[bool, str]:
@@ -167,16 +180,18 @@ def cleanup_docker(run_id: str | None = None) -> list[str]:
     return remove_labelled(run_label(run_id))
 
 
-def remove_labelled(label: str) -> list[str]:
+def remove_labelled(label: str, client: "docker.DockerClient | None" = None) -> list[str]:
     """Force-remove containers (with anonymous volumes), then networks, then volumes
     matching the label filter ``label`` (``key`` or ``key=value``); return what went.
 
     Objects whose creator is another live process (a run still going) are spared.
-    Objects that vanish meanwhile are not errors.
+    Objects that vanish meanwhile are not errors. ``client`` is used (and left open)
+    when given, else one is opened and closed.
     """
     import docker
 
-    client = docker_client()
+    own = client is None
+    client = client or docker_client()
     removed: list[str] = []
     flt = {"label": [label]}
 
@@ -205,7 +220,8 @@ def remove_labelled(label: str) -> list[str]:
             if not live(volume):
                 gone("volume", volume.name, lambda v=volume: v.remove(force=True))
     finally:
-        client.close()
+        if own:
+            client.close()
     return removed
 
 

@@ -412,13 +412,15 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
     return result
 
 
-def missing_images() -> list[str]:
-    """Tags of the images ``docker-compose.chaos.yml`` needs that the engine lacks."""
+def missing_images(client=None) -> list[str]:
+    """Tags of the images ``docker-compose.chaos.yml`` needs that the engine lacks
+    (asked through ``client`` when given, else through a client of its own)."""
     import docker
 
     from harness.dockerutil import docker_client
 
-    client = docker_client()
+    own = client is None
+    client = client or docker_client()
     try:
         missing = []
         for key in ("postgres", "pipeline", "proxy"):
@@ -428,7 +430,8 @@ def missing_images() -> list[str]:
                 missing.append(IMAGES[key])
         return missing
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
 def build_main(argv: list[str] | None = None) -> int:

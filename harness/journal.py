@@ -39,7 +39,8 @@ class Journal:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self._torn = _ends_torn(self._fd)  # a line cut short before: end it before appending
         self._lock = threading.RLock()
         self._t0 = time.monotonic()
         self.phase = "setup"
@@ -56,6 +57,8 @@ class Journal:
         entry = {"ts": time.time(), "t": round(time.monotonic() - self._t0, 6),
                  "kind": kind, "phase": self.phase, **fields}
         data = (json.dumps(entry, default=str) + "\n").encode()
+        if self._torn:
+            data = b"\n" + data
         with self._lock:
             if self._fd is None:
                 return entry
@@ -64,8 +67,10 @@ class Journal:
                 raise JournalWriteError(self._explain())
             try:
                 if os.write(self._fd, data) != len(data):
+                    self._torn = True
                     raise OSError(f"short write of {len(data)} bytes (is the disk full?)")
                 os.fsync(self._fd)
+                self._torn = False
             except OSError as exc:
                 self.failure, self.lost = f"{self.path}: {exc}", 1
                 raise JournalWriteError(self._explain()) from exc
@@ -98,6 +103,11 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ends_torn(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
 
 def scan_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:

@@ -75,6 +75,8 @@ class RunResult:
 def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path = Path("reports"),
                  backend: str | None = None, log=print) -> RunResult:
     """Run one scenario end to end and return its result; never leaves anything running."""
+    from harness import reporting  # noqa: F401  loaded before the run, so an interrupted run reports fast
+
     run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
     journal = Journal(run_dir / JOURNAL_FILE)
     backend_name = backend or scenario.backend

@@ -13,9 +13,17 @@
 (from the host when the engine is local, else ``docker exec``), not with ``docker
 kill``: the engine treats ``docker kill`` as a manual stop and would skip the restart
 policy. The engine's own events give the journal ``service_killed`` (``died_at``),
-``service_restarted`` (``started_at``) and ``service_healthy`` (``healthy_at``).
+``service_restarted`` (``started_at``) and ``service_healthy`` (``healthy_at``); a
+death nobody planned is ``service_died`` (``cause: unplanned``), and the proxy
+container's is ``proxy_server_died`` too, which ends the run.
 ``down`` saves each container's log to ``<run>/logs/`` and force-removes every
 container, network and volume labelled with the run id or the project (idempotent).
+
+Every call to the engine is bounded: the SDK client's requests give up after 60 s, the
+engine must answer a new client (and the event stream) within ``ANSWER_TIMEOUT``,
+compose runs under ``up_timeout``. ``down`` first pings the engine (``PING_TIMEOUT``):
+one that does not answer (hung) is not waited for; the journal and the error say what
+may remain and that ``chaos-harness cleanup --run-id`` removes it later.
 
 >>> backend = DockerBackend(pipeline=p, run_dir=Path("reports/r1"), journal=j)  # doctest: +SKIP
 >>> backend.up(); backend.kill("model-server"); backend.down()
@@ -33,6 +41,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from harness.backends._docker_events import SERVICE_LABEL, EventWatcher
 from harness.dockerutil import compose_command, docker_client, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
 from harness.journal import Journal
@@ -41,7 +50,9 @@ from harness.pipeline import Pipeline
 COMPOSE_FILE = Path(os.environ.get("CHAOS_COMPOSE_FILE",
                                    Path(__file__).resolve().parents[2] / "docker-compose.chaos.yml"))
 PROXY_SERVICE, PROXY_API_PORT = "toxiproxy", 8474
-_PROJECT_LABEL, _SERVICE_LABEL = "com.docker.compose.project", "com.docker.compose.service"
+PING_TIMEOUT = 1.0
+"""Seconds ``down`` waits for the engine's ``/_ping`` before giving up on a hung engine."""
+_PROJECT_LABEL = "com.docker.compose.project"
 
 
 class DockerBackend:
@@ -68,7 +79,8 @@ class DockerBackend:
         self.links: dict[str, str] = {}
         """Link name -> ``127.0.0.1:PORT`` published for its proxy."""
         self._client = None
-        self._events: _EventWatcher | None = None
+        self._events: EventWatcher | None = None
+        self._composed = False  # compose up was started: there may be objects to remove
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -87,7 +99,7 @@ class DockerBackend:
 
         started = time.monotonic()
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        local = [tag for tag in missing_images() if tag.endswith(":local")]
+        local = [tag for tag in missing_images(self.client) if tag.endswith(":local")]
         if local:
             raise DriverError(f"missing image(s) {', '.join(local)}. Hint: chaos-harness images build")
         env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed),
@@ -95,8 +107,9 @@ class DockerBackend:
         command = self._compose("up", "-d", "--no-build", "--no-color")
         self.journal.record("pipeline_starting", backend=self.name, project=self.project,
                             command=command, compose_file=str(self.compose_file))
-        self._events = _EventWatcher(self.client, self.run_id, self.journal)
+        self._events = EventWatcher(self.client, self.run_id, self.journal, proxy_service=PROXY_SERVICE)
         log = open(self.run_dir / "logs" / "compose.log", "ab")
+        self._composed = True
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=self.compose_file.parent)
         log.close()
@@ -173,23 +186,51 @@ class DockerBackend:
             time.sleep(0.2)
 
     def down(self) -> None:
-        """Save logs, then force-remove the run's containers, networks, volumes; idempotent."""
+        """Save logs, then force-remove the run's containers, networks, volumes; idempotent.
+
+        An engine that does not answer its ping is not waited for (see the module docstring).
+        """
         started = time.monotonic()
         if self._events is not None:
             self._events.stop()
             self._events = None
+        hung = self._composed and self._hung()
+        try:
+            removed = self._remove_all() if self._composed and not hung else []
+        finally:
+            self.proxies, self.links = None, {}
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        self.journal.record("pipeline_down", backend=self.name, project=self.project, removed=removed,
+                            ok=not hung, error=hung, down_s=round(time.monotonic() - started, 3))
+        if hung:
+            raise DriverError(f"{hung}: the containers, networks and volumes of project "
+                              f"{self.project} may remain. Hint: `chaos-harness cleanup --run-id "
+                              f"{self.run_id}` once the engine answers again")
+
+    def _hung(self) -> str | None:
+        """Why the engine counts as hung (no answer to a ping), or None when it answers."""
+        try:
+            if self._client is None:
+                self._client = docker_client(answer_timeout=PING_TIMEOUT)
+            api, timeout = self._client.api, self._client.api.timeout
+            api.timeout = PING_TIMEOUT
+            try:
+                api.ping()
+            finally:
+                api.timeout = timeout
+        except Exception as exc:  # DriverError, requests' timeouts, API errors
+            return f"the Docker engine did not answer a ping within {PING_TIMEOUT:g} s ({exc})"
+        return None
+
+    def _remove_all(self) -> list[str]:
         try:
             self._save_logs()
         except Exception:  # logs are a courtesy; removal must still happen
             pass
-        removed = remove_labelled(run_label(self.run_id)) + remove_labelled(f"{_PROJECT_LABEL}={self.project}")
-        self.proxies = None
-        self.links = {}
-        self.journal.record("pipeline_down", backend=self.name, project=self.project, removed=removed,
-                            down_s=round(time.monotonic() - started, 3))
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        return (remove_labelled(run_label(self.run_id), self.client)
+                + remove_labelled(f"{_PROJECT_LABEL}={self.project}", self.client))
 
     def _save_logs(self) -> None:
         logs = self.run_dir / "logs"
@@ -217,7 +258,7 @@ class DockerBackend:
                 container.reload()
             except docker.errors.NotFound:
                 continue
-            found[labels.get(_SERVICE_LABEL, container.name)] = container
+            found[labels.get(SERVICE_LABEL, container.name)] = container
         return found
 
     def container(self, service: str):
@@ -326,69 +367,6 @@ def _signal_container(container, signal_name: str) -> str:
                           f"nor with docker exec: {result.output!r}. Hint: run the harness as root, "
                           "or use an image with bash")
     return "exec"
-
-
-class _EventWatcher:
-    """Turns the engine's die/start/health events for one run into journal records."""
-
-    def __init__(self, client, run_id: str, journal: Journal):
-        self.journal = journal
-        self.quiet: set[str] = {"setup"}
-        """Services whose deaths are deliberate (stop) or expected (the setup job)."""
-        self._expected: dict[str, tuple[threading.Event, str]] = {}
-        self._down: dict[str, float] = {}
-        self._restarted: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-        self._stream = client.events(decode=True, filters={
-            "type": "container", "label": [run_label(run_id)],
-            "event": ["die", "start", "health_status"]})
-        self._thread = threading.Thread(target=self._run, name=f"docker-events-{run_id}", daemon=True)
-        self._thread.start()
-
-    def expect_death(self, service: str, cause: str) -> threading.Event:
-        """Register a deliberate kill; the event is set when the engine reports the death."""
-        with self._lock:
-            self._expected[service] = (threading.Event(), cause)
-            return self._expected[service][0]
-
-    def stop(self) -> None:
-        try:
-            self._stream.close()
-        except Exception:
-            pass
-        self._thread.join(2)
-
-    def _run(self) -> None:
-        try:
-            for event in self._stream:
-                self._handle(event)
-        except Exception:  # the stream closes with an error on stop()
-            return
-
-    def _handle(self, event: dict) -> None:
-        attrs = event.get("Actor", {}).get("Attributes", {})
-        service, at = attrs.get(_SERVICE_LABEL, "?"), event.get("timeNano", 0) / 1e9
-        action, fields = event.get("Action") or event.get("status", ""), {"container": attrs.get("name")}
-        with self._lock:
-            if action == "die":
-                expected = self._expected.pop(service, None)
-                if expected is None and service in self.quiet:
-                    return
-                self._down[service] = at
-                kind = "service_killed" if expected else "service_died"
-                self.journal.record(kind, service=service, died_at=at, exit_code=attrs.get("exitCode"),
-                                    cause=expected[1] if expected else "unexpected", **fields)
-                if expected:
-                    expected[0].set()
-            elif action == "start" and service in self._down:
-                died_at = self._down.pop(service)
-                self._restarted[service] = (died_at, at)
-                self.journal.record("service_restarted", service=service, died_at=died_at, started_at=at,
-                                    down_s=round(at - died_at, 3), **fields)
-            elif action.startswith("health_status") and "unhealthy" not in action and service in self._restarted:
-                died_at, started_at = self._restarted.pop(service)
-                self.journal.record("service_healthy", service=service, healthy_at=at,
-                                    after_death_s=round(at - died_at, 3), **fields)
 
 
 BACKEND = DockerBackend

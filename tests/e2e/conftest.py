@@ -1,12 +1,15 @@
 """Helpers for end-to-end runs: real pipeline processes, real proxy, real Locust."""
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from harness.journal import read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios" / "e2e"
@@ -48,7 +51,8 @@ def start_run(scenario: str, reports_dir: Path, *extra: str, faults: int = 1, ti
 
 
 def journal(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if line.strip()]
+    """The run's journal records (a line torn by a full disk is left out)."""
+    return read_journal(run_dir)
 
 
 def alive(pid: int) -> bool:
@@ -85,3 +89,41 @@ def window(report: dict, name: str) -> dict:
 @pytest.fixture
 def reports_dir(tmp_path):
     return tmp_path / "reports"
+
+
+def launch(scenario: str, reports_dir: Path, *extra: str, env: dict | None = None,
+           module: str = "harness") -> subprocess.Popen:
+    """Start ``python -m <module> run SCENARIO`` in the background, output captured."""
+    return subprocess.Popen([sys.executable, "-m", module, "run", str(SCENARIOS / scenario),
+                             "--reports-dir", str(reports_dir), *extra], cwd=ROOT, text=True,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def await_record(process: subprocess.Popen, reports_dir: Path, matches, timeout: float = 90) -> Path:
+    """Wait until the run's journal holds a record for which ``matches(record)`` is true;
+    return the run directory. Fails the test (killing the run) on timeout or early exit."""
+    deadline = time.monotonic() + timeout
+    latest = reports_dir / "latest"
+    while time.monotonic() < deadline:
+        if (latest / "journal.jsonl").exists() and any(matches(r) for r in journal(latest.resolve())):
+            return latest.resolve()
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the run ended (exit {process.returncode}) before the awaited record:\n{out}\n{err}")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail(f"no matching journal record within {timeout:g} s")
+
+
+def journaled_pids(run_dir: Path) -> list[int]:
+    """PIDs of every process the run journaled as started."""
+    return [r["pid"] for r in journal(run_dir) if r["kind"] in _PID_KINDS]
+
+
+def assert_processes_gone(run_dir: Path) -> None:
+    """Every process the run started is gone, and every injected fault was reverted."""
+    records = journal(run_dir)
+    assert [p for p in journaled_pids(run_dir) if alive(p)] == []
+    injected = {r["fault"] for r in records if r["kind"] == "fault_injected"}
+    assert injected <= {r["fault"] for r in records if r["kind"] == "fault_reverted" and r["ok"]}
