@@ -8,8 +8,9 @@ action it announces is taken, so a crash leaves a journal that ``chaos-harness
 cleanup`` and ``report`` can read.
 
 A write that fails (a full disk) raises :class:`JournalWriteError` and stops the
-journal for good: later records are counted in ``lost``, never appended after a torn
-line. The run then has no ``run_finished`` record, which its report calls incomplete.
+journal for good: later records raise too and are never appended after a torn line.
+The run then has no ``run_finished`` record, which its report calls incomplete. A
+journal opened again after a torn line (by ``cleanup``) ends that line first.
 
 >>> with Journal(Path("/tmp/j.jsonl")) as journal:  # doctest: +SKIP
 ...     journal.record("run_started", run_id="r1")
@@ -49,8 +50,6 @@ class Journal:
         """Callables ``(record: dict) -> None`` told of every record after it is on disk."""
         self.failure: str | None = None
         """Why the journal stopped: the first write error, or None while it works."""
-        self.lost = 0
-        """Records that could not be written since ``failure``."""
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Write one record durably and return it; JournalWriteError if it cannot."""
@@ -63,8 +62,7 @@ class Journal:
             if self._fd is None:
                 return entry
             if self.failure is not None:
-                self.lost += 1
-                raise JournalWriteError(self._explain())
+                raise JournalWriteError(self.explain_failure())
             try:
                 if os.write(self._fd, data) != len(data):
                     self._torn = True
@@ -72,8 +70,8 @@ class Journal:
                 os.fsync(self._fd)
                 self._torn = False
             except OSError as exc:
-                self.failure, self.lost = f"{self.path}: {exc}", 1
-                raise JournalWriteError(self._explain()) from exc
+                self.failure = f"{self.path}: {exc}"
+                raise JournalWriteError(self.explain_failure()) from exc
         for listener in list(self.listeners):
             try:
                 listener(entry)
@@ -81,9 +79,9 @@ class Journal:
                 pass
         return entry
 
-    def _explain(self) -> str:
-        return (f"the journal could not be written ({self.failure}); {self.lost} record(s) "
-                f"lost, so this run's record is incomplete")
+    def explain_failure(self) -> str:
+        """Why the journal stopped, as the run's error says it."""
+        return f"the journal could not be written ({self.failure}): this run's record is incomplete"
 
     def enter_phase(self, phase: str) -> None:
         """Stamp later records with ``phase``; record ``phase_started`` when it changes."""

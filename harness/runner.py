@@ -95,8 +95,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
         except Exception as exc:  # a harness bug: still heal, journal and report
             error = f"{type(exc).__name__}: {exc}"
         guard.hold()
-        error = error or guard.abort_reason or (
-            journal.failure and f"the journal could not be written: {journal.failure}")
+        error = _first_cause(error, guard, journal)
         with contextlib.suppress(JournalWriteError):
             journal.enter_phase("analyze")
             journal.record("run_finished", status=_status(guard, error), error=error,
@@ -105,6 +104,15 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
         journal.close()
     return RunResult(run_dir, _status(guard, error), report, error, reports_error,
                      tuple(guard.signals))
+
+
+def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | None:
+    """The error to report: what ended the run first (an abort, a full journal), then
+    whatever went wrong after it (the teardown's own trouble, say)."""
+    first = guard.abort_reason or (journal.failure and journal.explain_failure())
+    if first and error and first not in error:
+        return f"{first}; then: {error}"
+    return first or error
 
 
 def _status(guard: RunGuard, error: str | None) -> str:
@@ -203,7 +211,7 @@ def _check_going(journal: Journal, guard: RunGuard) -> None:
     """Raise if the run cannot go on: the journal stopped (a full disk), or an abort."""
     guard.check()
     if journal.failure:
-        raise JournalWriteError(f"the journal could not be written: {journal.failure}")
+        raise JournalWriteError(journal.explain_failure())
 
 
 def _new_run_dir(reports_dir: Path, name: str) -> Path:
