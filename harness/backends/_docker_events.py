@@ -102,4 +102,4 @@ class EventWatcher:
                             cause="unplanned", reason=reason, **fields)
         if service == self.proxy_service:  # its proxies were in memory: every link is gone
             self.journal.record("proxy_server_died", service=service, died_at=at,
-                                reason=f"container {fields['container']} {reason}")
+                                reason=f"container {fields['container']} {reason}", **fields)

@@ -93,3 +93,27 @@ def test_sigkilled_harness_then_cleanup_leaves_nothing(reports_dir, docker_image
     assert labelled(run_dir.name) == []
     load = [r["pid"] for r in journal(run_dir) if r["kind"] == "load_launched"]
     assert [p for p in load if alive(p)] == []
+
+
+def test_a_dead_proxy_container_ends_the_run_at_once(reports_dir, docker_images):
+    import os
+    import signal
+
+    import docker
+
+    process, run_dir = start_run("interrupt.yaml", reports_dir, "--backend", "docker", timeout=180,
+                                 capture=True)
+    proxy = next(r for r in journal(run_dir) if r["kind"] == "pipeline_up")["services"]["toxiproxy"]
+    client = docker.from_env()
+    try:
+        os.kill(client.containers.get(proxy).attrs["State"]["Pid"], signal.SIGKILL)
+    finally:
+        client.close()
+    output, _ = process.communicate(timeout=180)
+    assert process.returncode == 3, output
+    assert "the fault proxy server died mid-run" in output
+    records = journal(run_dir)
+    died = next(r for r in records if r["kind"] == "proxy_server_died")
+    teardown = next(r for r in records if r["kind"] == "phase_started" and r["phase"] == "teardown")
+    assert teardown["ts"] - died["ts"] < 2.0
+    assert labelled(run_dir.name) == []

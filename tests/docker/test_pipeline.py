@@ -179,6 +179,34 @@ def test_restart_fault_bounces_the_model_server(backend):
     wait_until(lambda: serving(backend), 30, "serving after the restart")
 
 
+def _kill_main_process(backend, service: str) -> int:
+    """SIGKILL the container's main process from the host, as the OOM killer would."""
+    import os
+    import signal
+
+    pid = backend.container(service).attrs["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_an_unplanned_container_death_is_journaled_as_such(backend):
+    wait_until(lambda: serving(backend), 20, "serving before the death")
+    _kill_main_process(backend, "feature-server")
+    died = wait_until(lambda: records(backend, "service_died"), 20, "service_died")[-1]
+    assert (died["service"], died["cause"]) == ("feature-server", "unplanned")
+    assert died["reason"] == "exited with code 137, not by the plan"
+    wait_until(lambda: serving(backend), 60, "serving after the restart policy brought it back")
+    assert records(backend, "proxy_server_died") == []
+
+
+def test_the_proxy_container_dying_is_journaled_as_the_proxy_dying(backend):
+    _kill_main_process(backend, "toxiproxy")  # its proxies were in memory: every link is gone
+    died = wait_until(lambda: records(backend, "proxy_server_died"), 20, "proxy_server_died")[-1]
+    assert died["service"] == "toxiproxy"
+    assert died["reason"] == f"container {died['container']} exited with code 137, not by the plan"
+    assert "toxiproxy" in died["container"]
+
+
 def test_down_leaves_no_labelled_container_network_or_volume(backend):
     from harness.dockerutil import labelled_objects
 
@@ -186,4 +214,5 @@ def test_down_leaves_no_labelled_container_network_or_volume(backend):
     backend.down()
     assert labelled_objects(backend.run_id) == {"containers": [], "networks": [], "volumes": []}
     backend.down()  # idempotent
-    assert len(records(backend, "pipeline_down")) == 2
+    downs = records(backend, "pipeline_down")
+    assert len(downs) == 2 and all(d["ok"] and d["error"] is None for d in downs)  # it answered its ping
