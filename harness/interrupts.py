@@ -83,12 +83,12 @@ class RunGuard:
         self._deferring = True
         try:
             yield
-        finally:
+        finally:  # if the step raised, its error goes on; the signal is noted all the same
             self._deferring = False
             pending, self._pending = self._pending, None
-            if pending is not None and self._armed:
-                self._armed = False
-                raise pending
+        if pending is not None and self._armed:
+            self._armed = False
+            raise pending
 
     def abort(self, reason: str) -> None:
         """From any thread: end the run with RunAborted(reason) in the main thread."""

@@ -84,9 +84,12 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
         journal.listeners.append(_abort_when_the_proxy_dies(guard))
         error = None
         try:
-            journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
-            log(f"run {run_dir.name}: scenario {scenario.name!r} on the {backend_name} backend")
-            _run(scenario, scenario_file, backend_name, run_dir, journal, guard, log)
+            try:
+                journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
+                log(f"run {run_dir.name}: scenario {scenario.name!r} on the {backend_name} backend")
+                _run(scenario, scenario_file, backend_name, run_dir, journal, guard, log)
+            finally:
+                guard.hold()  # nothing raises from here on: the run ends in order
         except KeyboardInterrupt:
             if not guard.interrupted:  # raised by someone else's handler: still an interrupt
                 guard.signals.append("KeyboardInterrupt")
@@ -94,7 +97,6 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
             error = str(exc)
         except Exception as exc:  # a harness bug: still heal, journal and report
             error = f"{type(exc).__name__}: {exc}"
-        guard.hold()
         error = _first_cause(error, guard, journal)
         with contextlib.suppress(JournalWriteError):
             journal.enter_phase("analyze")
@@ -150,9 +152,6 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             _play_faults(scenario, started, load, backend, journal, stack, guard, log)
             journal.enter_phase("recover")
             _wait_for_load_end(started + scenario.load.duration + 20, load, journal, guard)
-        except KeyboardInterrupt as exc:
-            log(f"interrupted by {exc}: healing and tearing down")
-            raise
         finally:
             guard.hold()  # from here on a signal must not cut the healing short
             with contextlib.suppress(JournalWriteError):
