@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def _phase(name):
-    return lambda r: r["kind"] == "phase_started" and r["phase"] == name
+    return lambda r: r["phase"] == name
 
 
 PHASES = {  # phase: (scenario, environment of the pipeline, the record that shows the phase)
