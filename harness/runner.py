@@ -35,6 +35,7 @@ from harness.backends import get_backend
 from harness.errors import DriverError, HarnessError
 from harness.faults.base import FaultContext
 from harness.journal import JOURNAL_FILE, Journal
+from harness.ledger import TargetLedger
 from harness.load import LoadDriver
 from harness.loader import resolve_pipeline_dir
 from harness.model import FaultSpec, Scenario
@@ -125,7 +126,7 @@ def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, 
         if spec.ends_at is not None:
             plan.append((spec.ends_at, 0, "revert", spec))
     active: dict[str, FaultActivation] = {}
-    rng = random.Random(scenario.seed)
+    rng, ledger = random.Random(scenario.seed), TargetLedger()
     for at, _, action, spec in sorted(plan, key=lambda item: item[:2]):
         _sleep_until(started + at, load)
         if action == "revert":
@@ -134,7 +135,7 @@ def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, 
         else:
             journal.phase = "inject"
             ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(rng.random()),
-                               fault_name=spec.name)
+                               fault_name=spec.name, ledger=ledger)
             activation = stack.enter_context(FaultActivation(spec, ctx))
             log(f"  {time.time() - started:6.1f}s injected {spec.name} ({spec.kind} on {activation.fault.target()})")
             if activation.fault.instant:
