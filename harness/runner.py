@@ -42,6 +42,7 @@ from harness.model import FaultSpec, Scenario
 from harness.pipeline import load_pipeline
 from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
+from harness.runlock import RunLock
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
@@ -67,6 +68,15 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
                  backend: str | None = None, log=print) -> RunResult:
     """Run one scenario end to end and return its result; never leaves anything running."""
     run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
+    lock = RunLock.acquire(run_dir)  # held until the reports are written: cleanup leaves us alone
+    try:
+        return _run_and_report(scenario, scenario_file, backend, run_dir, log)
+    finally:
+        lock.release()
+
+
+def _run_and_report(scenario: Scenario, scenario_file: Path, backend: str | None, run_dir: Path,
+                    log) -> RunResult:
     journal = Journal(run_dir / JOURNAL_FILE)
     backend_name = backend or scenario.backend
     journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
