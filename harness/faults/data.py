@@ -36,7 +36,8 @@ class CorruptFeaturesFault(DataFault):
 
     def change(self, store: FeatureStore, ctx: FaultContext) -> None:
         columns = list(self.params.columns) or store.columns()
-        hit = store.corrupt(fraction=self.params.fraction, mode=self.params.mode, columns=columns, rng=ctx.rng)
+        hit = store.corrupt(fraction=self.params.fraction, mode=self.params.mode, columns=columns,
+                            rng=ctx.rng) if columns else 0  # every feature column dropped: nothing to hit
         ctx.journal.record("rows_corrupted", fault=ctx.fault_name, rows=hit, columns=columns)
 
 

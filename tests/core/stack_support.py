@@ -132,10 +132,12 @@ class Faults:
         self.rng = random.Random(seed)
         self.active: dict[str, FaultActivation] = {}
 
-    def inject(self, raw: dict) -> FaultActivation:
-        """Inject the fault ``raw`` (YAML shape) and keep its activation."""
+    def inject(self, raw: dict, seed: float | None = None) -> FaultActivation:
+        """Inject the fault ``raw`` (YAML shape), its rng seeded ``seed`` (default: the
+        next draw of the run's rng, as the runner does), and keep its activation."""
         spec = FaultSpec.model_validate(raw)
-        ctx = FaultContext(backend=self.backend, journal=self.journal, rng=random.Random(self.rng.random()),
+        seed = self.rng.random() if seed is None else seed
+        ctx = FaultContext(backend=self.backend, journal=self.journal, rng=random.Random(seed),
                            fault_name=spec.name, ledger=self.ledger)
         activation = FaultActivation(spec, ctx).__enter__()
         self.active[spec.name] = activation

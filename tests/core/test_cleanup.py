@@ -20,7 +20,7 @@ from harness.procgroup import identity, identity_state, start_time_of
 from harness.runlock import LOCK_FILE, LockState, RunLock, claim
 from harness.stores.postgres import PostgresFeatureStore
 from harness.stores.sqlite import SqliteFeatureStore
-from stack_support import ROOT, make_pg_table, make_sqlite_table, postgres_cluster, proxy_server
+from stack_support import ROOT, make_pg_table, make_sqlite_table, proxy_server
 
 KILLED_RUN = Path(__file__).with_name("killed_run.py")
 
@@ -124,22 +124,20 @@ def test_cleanup_after_sigkill_restores_sqlite_and_deletes_the_snapshot(tmp_path
     assert run_cleanup(reports).stdout.splitlines() == ["nothing to clean up"]  # done once
 
 
-def test_cleanup_after_sigkill_restores_postgres_and_drops_the_snapshot(tmp_path):
-    with postgres_cluster() as dsn:
-        if dsn is None:
-            pytest.skip("PostgreSQL cannot run here (no initdb/pg_ctl, psycopg, or postgres user)")
-        make_pg_table(dsn, "features")
-        store = PostgresFeatureStore(dsn)
-        before = store.checksum()
-        reports = tmp_path / "reports"
-        sigkill(start_killed_run(reports / "run-1", "--postgres", dsn))
-        assert store.checksum() != before and "avg_amount_v2" in store.columns()
-        assert len(store.snapshots()) == 1
-        result = run_cleanup(reports)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "(checksum verified)" in result.stdout
-        assert store.checksum() == before
-        assert store.snapshots() == []
+def test_cleanup_after_sigkill_restores_postgres_and_drops_the_snapshot(tmp_path, pg_dsn):
+    make_pg_table(pg_dsn, "features")
+    store = PostgresFeatureStore(pg_dsn)
+    before = store.checksum()
+    reports = tmp_path / "reports"
+    sigkill(start_killed_run(reports / "run-1", "--postgres", pg_dsn))
+    assert store.checksum() != before and "avg_amount_v2" in store.columns()
+    [snapshot] = store.snapshots()
+    result = run_cleanup(reports)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"run-1: restored table features in {pg_dsn} from snapshot {snapshot} "
+                                          "(checksum verified)"]
+    assert store.checksum() == before
+    assert store.snapshots() == []
 
 
 def test_cleanup_deletes_the_runs_proxies_on_the_recorded_toxiproxy(tmp_path):
