@@ -23,6 +23,9 @@ from harness.stores.sqlite import SqliteFeatureStore
 from stack_support import ROOT, make_pg_table, make_sqlite_table, proxy_server
 
 KILLED_RUN = Path(__file__).with_name("killed_run.py")
+NO_DOCKER = "unix:///nonexistent/docker.sock"
+"""Cleanup without --run-id also sweeps the Docker engine for orphans: not from these
+tests, on an engine others share (tests/docker/test_cleanup_orphans.py covers that)."""
 
 
 def alive(pid: int) -> bool:
@@ -47,6 +50,7 @@ def sigkill(process: subprocess.Popen) -> None:
 
 def run_cleanup(reports_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in (env or os.environ).items() if k != "TOXIPROXY_URL"}
+    env["DOCKER_HOST"] = NO_DOCKER
     return subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir), *args],
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
 
