@@ -158,3 +158,17 @@ def test_cleanup_deletes_the_runs_proxies_on_the_recorded_toxiproxy(tmp_path):
         assert sorted(driver.proxies()) == ["someone-elses"]
         deleted = [r for r in read_jsonl(reports / "run-1" / "journal.jsonl") if r["kind"] == "proxies_deleted"]
         assert [(r["url"], r["proxies"]) for r in deleted] == [(url, ["chaos-run-1-features"])]
+
+
+def test_a_store_that_cannot_be_restored_is_reported_and_retried(tmp_path):
+    db = make_sqlite_table(tmp_path / "features.db")
+    reports = tmp_path / "reports"
+    sigkill(start_killed_run(reports / "run-1", "--sqlite", str(db)))
+    for snapshot in tmp_path.glob("features.db.snapshot-*"):
+        snapshot.unlink()  # lost: the table cannot be put back, and cleanup must say so
+    for attempt in range(2):
+        result = run_cleanup(reports)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert result.stdout.startswith(f"run-1: FAILED to restore table features in {db} from snapshot "), result.stdout
+    failed = [r for r in read_jsonl(reports / "run-1" / "journal.jsonl") if r["kind"] == "store_restored"]
+    assert [r["ok"] for r in failed] == [False, False]

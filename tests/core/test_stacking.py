@@ -145,3 +145,42 @@ def test_two_pauses_of_one_service_resume_it_only_when_the_second_ends(journal):
     finally:
         process.kill()
         process.wait()
+
+
+def _specs(*faults: dict) -> list:
+    from harness.model import FaultSpec
+
+    return [FaultSpec.model_validate(f) for f in faults]
+
+
+def _at(at: float, length: float | None, raw: dict) -> dict:
+    return {**raw, "at": at, **({"for": length} if length is not None else {})}
+
+
+PAUSE = {"name": "freeze", "pause": {"service": "feature-server"}}
+KILL = {"name": "kill", "kill": {"service": "feature-server"}}
+CORRUPT_RENAMED = {"name": "nan-v2", "corrupt_features": {"fraction": 0.5, "columns": ["avg_amount_v2"]}}
+
+
+@pytest.mark.parametrize("faults, rejected", [
+    ((_at(2, 4, {"name": "d1", "down": {"link": "features"}}), _at(4, 8, {"name": "d2", "down": {"link": "features"}})), False),
+    ((_at(2, 4, CORRUPT_A), _at(4, 6, RENAME)), False),  # every column: re-applied as the table is then
+    ((_at(2, 4, RENAME), _at(4, 6, CORRUPT_RENAMED)), True),  # names the renamed column
+    ((_at(2, 4, RENAME), _at(6, 6, CORRUPT_RENAMED)), False),  # touches at 6 s: no overlap
+    ((_at(2, None, RENAME), _at(30, 6, CORRUPT_RENAMED)), True),  # no `for`: until the load ends
+    ((_at(2, 4, PAUSE), _at(4, None, KILL)), True),
+    ((_at(2, 4, PAUSE), _at(6, None, KILL)), False),  # the pause ends at 6 s, before the kill
+    ((_at(2, 4, PAUSE), _at(3, 1, {"name": "p2", "pause": {"service": "feature-server"}})), False),
+    ((_at(2, 4, PAUSE), _at(3, None, {"name": "k", "kill": {"service": "model-server"}})), False),
+    ((_at(2, 4, {"name": "cut", "partition": {"service": "feature-server"}}), _at(3, None, KILL)), False),
+    ((_at(2, 4, {"name": "cut", "partition": {"service": "feature-server"}}), _at(3, 9, PAUSE)), True),
+], ids=["two-downs", "corrupt-all+rename", "rename+corrupt-renamed", "touching", "rename-until-end",
+        "kill-while-paused", "kill-after-pause", "two-pauses", "kill-other-service", "kill-while-partitioned",
+        "pause-while-partitioned"])
+def test_the_validator_rejects_exactly_the_overlaps_that_cannot_stack(faults, rejected):
+    from harness.overlaps import overlap_problems
+
+    problems = overlap_problems(_specs(*faults))
+    assert bool(problems) is rejected, problems
+    if rejected:
+        assert problems[0][0] == ("faults", 1) and "overlaps" in problems[0][1]
