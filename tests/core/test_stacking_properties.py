@@ -139,13 +139,13 @@ _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scop
                                                        HealthCheck.filter_too_much])
 
 
-@settings(max_examples=40, **_SETTINGS)
+@settings(max_examples=30, **_SETTINGS)
 @given(schedule=schedules())
 def test_any_accepted_schedule_on_sqlite_and_the_proxy_ends_where_it_started(sqlite_world, schedule):
     sqlite_world.play(*schedule)
 
 
-@settings(max_examples=15, **_SETTINGS)
+@settings(max_examples=12, **_SETTINGS)
 @given(schedule=schedules())
 def test_any_accepted_schedule_on_postgres_and_the_proxy_ends_where_it_started(postgres_world, schedule):
     postgres_world.play(*schedule)
