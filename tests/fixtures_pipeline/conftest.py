@@ -36,9 +36,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_setup(db: Path, model_dir: Path, seed: int, timeout: float = 60) -> dict:
+def run_setup(db: Path, model_dir: Path, seed: int, *extra: str, timeout: float = 60) -> dict:
     out = subprocess.run(
-        [sys.executable, str(SETUP), "--db", str(db), "--model-dir", str(model_dir), "--seed", str(seed)],
+        [sys.executable, str(SETUP), "--db", str(db), "--model-dir", str(model_dir), "--seed", str(seed), *extra],
         capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert out.returncode == 0, out.stderr
@@ -85,6 +85,25 @@ class Service:
         with self.http() as http:
             return parse_metrics(http.get("/metrics").text)
 
+    def predict(self, body: dict) -> dict:
+        """POST ``body`` to ``/predict``; the JSON answer, which must be a 200."""
+        with self.http() as http:
+            resp = http.post("/predict", json=body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def wait_for(self, predicate, what: str, timeout: float = 15.0) -> dict:
+        """Poll ``/health`` until ``predicate(body)`` holds (bounded); return that body."""
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        with self.http() as http:
+            while time.monotonic() < deadline:
+                body = http.get("/health").json()
+                if predicate(body):
+                    return body
+                time.sleep(0.05)
+        raise AssertionError(f"{self.module}: {what} not seen within {timeout:g} s; last /health: {body}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -118,10 +137,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One cold setup (table + trained model) shared by the session."""
     root = tmp_path_factory.mktemp("pipeline")
     db, model_dir = root / "run" / "features.db", root / "cache" / "model"
-    start = time.perf_counter()
+    started, start = time.time(), time.perf_counter()
     info = run_setup(db, model_dir, SEED)
     info["wall_s"] = time.perf_counter() - start
-    return {"root": root, "db": db, "model_dir": model_dir, "setup": info}
+    return {"root": root, "db": db, "model_dir": model_dir, "setup": info, "started": started}
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +180,42 @@ def saved_row(path: Path, entity_id: int) -> Iterator[sqlite3.Connection]:
         finally:
             sets = ", ".join(f"{n} = ?" for n in names[1:])
             conn.execute(f"UPDATE features SET {sets} WHERE entity_id = ?", (*row[1:], entity_id))
+
+
+@contextmanager
+def retyped_column(path: Path, column: str, sql_type: str) -> Iterator[None]:
+    """Give ``column`` the declared type ``sql_type`` (values CAST), as a schema migration would.
+
+    Restored with its declared type and exact values (at the end of the column list)."""
+    with db_write(path) as conn:
+        decl = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(features)")}[column]
+        saved = conn.execute(f"SELECT {column}, entity_id FROM features").fetchall()
+
+        def convert(to: str) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"ALTER TABLE features ADD COLUMN retype_tmp {to}")
+            conn.execute(f"UPDATE features SET retype_tmp = CAST({column} AS {to})")
+            conn.execute(f"ALTER TABLE features DROP COLUMN {column}")
+            conn.execute(f"ALTER TABLE features RENAME COLUMN retype_tmp TO {column}")
+            conn.execute("COMMIT")
+
+        convert(sql_type)
+        try:
+            yield
+        finally:
+            convert(decl)
+            conn.executemany(f"UPDATE features SET {column} = ? WHERE entity_id = ?", saved)
+
+
+@contextmanager
+def added_column(path: Path, name: str, sql_type: str = "TEXT", value: object = "surprise") -> Iterator[None]:
+    with db_write(path) as conn:
+        conn.execute(f"ALTER TABLE features ADD COLUMN {name} {sql_type}")
+        conn.execute(f"UPDATE features SET {name} = ?", (value,))
+        try:
+            yield
+        finally:
+            conn.execute(f"ALTER TABLE features DROP COLUMN {name}")
 
 
 @contextmanager

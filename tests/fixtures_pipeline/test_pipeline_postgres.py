@@ -114,7 +114,9 @@ def test_postgres_store_in_process(postgres_dsn: str) -> None:
     async def main() -> None:
         store = feature_server.PostgresStore(postgres_dsn)
         try:
-            assert (await store.fetch(3))["entity_id"] == 3
+            row = await store.fetch(3)
+            assert row.values["entity_id"] == 3 and row.types["chargeback_rate"] == "real"
+            assert row.types["entity_id"] == "integer" and row.types["updated_at"] == "text"
             assert await store.fetch(123456) is None
             await store.ping()
             assert len(store._idle) == 1  # one pooled connection served all three
