@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -158,6 +160,37 @@ def model_server(prepared: dict, feature_server: Service) -> Iterator[Service]:
     svc.stop()
 
 
+@dataclass
+class Scratch:
+    """A private pipeline: its own table, golden set, model cache copy and feature server."""
+
+    root: Path
+    db: Path
+    model_dir: Path
+    golden: Path
+    setup: dict
+    feature_server: Service
+
+    def model_server(self, **env: str) -> Service:
+        """Start (not wait for) a model server on this pipeline; ``env`` adds settings."""
+        base = {"FEATURE_URL": self.feature_server.url, "MODEL_DIR": str(self.model_dir), "MODEL_SEED": str(SEED)}
+        return Service("model_server", {**base, **env}, self.root)
+
+
+@contextmanager
+def scratch_pipeline(prepared: dict, root: Path) -> Iterator[Scratch]:
+    """Set up a :class:`Scratch` pipeline under ``root`` (the cached model makes it fast)."""
+    model_dir = root / "model"
+    shutil.copytree(prepared["model_dir"], model_dir)
+    db = root / "features.db"
+    info = run_setup(db, model_dir, SEED)
+    features = Service("feature_server", {"FEATURE_DB": str(db)}, root).wait_healthy()
+    try:
+        yield Scratch(root, db, model_dir, Path(info["golden"]), info, features)
+    finally:
+        features.stop()
+
+
 @contextmanager
 def db_write(path: Path) -> Iterator[sqlite3.Connection]:
     """An autocommit connection to the live feature table (as a data fault would use)."""
@@ -191,10 +224,13 @@ def retyped_column(path: Path, column: str, sql_type: str) -> Iterator[None]:
         decl = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(features)")}[column]
         saved = conn.execute(f"SELECT {column}, entity_id FROM features").fetchall()
 
-        def convert(to: str) -> None:
+        def convert(to: str, values: list | None = None) -> None:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(f"ALTER TABLE features ADD COLUMN retype_tmp {to}")
-            conn.execute(f"UPDATE features SET retype_tmp = CAST({column} AS {to})")
+            if values is None:
+                conn.execute(f"UPDATE features SET retype_tmp = CAST({column} AS {to})")
+            else:
+                conn.executemany("UPDATE features SET retype_tmp = ? WHERE entity_id = ?", values)
             conn.execute(f"ALTER TABLE features DROP COLUMN {column}")
             conn.execute(f"ALTER TABLE features RENAME COLUMN retype_tmp TO {column}")
             conn.execute("COMMIT")
@@ -203,8 +239,7 @@ def retyped_column(path: Path, column: str, sql_type: str) -> Iterator[None]:
         try:
             yield
         finally:
-            convert(decl)
-            conn.executemany(f"UPDATE features SET {column} = ? WHERE entity_id = ?", saved)
+            convert(decl, saved)
 
 
 @contextmanager
