@@ -114,8 +114,10 @@ def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tm
     assert_nothing_left(run_dir)
     # the feature table is byte-for-byte the seeded one again
     fresh = tmp_path / "fresh.db"
+    as_of = json.loads((run_dir / "logs" / "setup.log").read_text().strip().splitlines()[-1])["as_of"]
     subprocess.run([sys.executable, str(ROOT / "fixtures/pipeline/setup_pipeline.py"), "--db", str(fresh),
-                    "--model-dir", str(tmp_path / "model"), "--seed", "14"], check=True, timeout=120)
+                    "--model-dir", str(tmp_path / "model"), "--seed", "14", "--as-of", str(as_of)],
+                   check=True, timeout=120)
     assert _checksum(run_dir / "features.db") == _checksum(fresh)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "interrupted"
