@@ -118,11 +118,12 @@ def _images(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
-    from harness.cleanup import cleanup
+    from harness.cleanup import FAILED, cleanup
 
-    for line in cleanup(Path(args.reports_dir), run_id=args.run_id):
+    lines = cleanup(Path(args.reports_dir), run_id=args.run_id)
+    for line in lines:
         print(line)
-    return EXIT_OK
+    return EXIT_INFRA if any(FAILED in line for line in lines) else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from harness.errors import InvalidScenario, Problem
 from harness.faults.registry import fault_kinds, get_fault
 from harness.model import COMMON_FAULT_KEYS, FaultSpec, Scenario
+from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
 
 Loc = tuple[Any, ...]
@@ -138,6 +139,8 @@ class _Loader:
             elif fault.ends_at is not None and fault.ends_at > scenario.load.duration:
                 self.problem(("faults", i, "for"), f"fault would end at {fault.ends_at:g}s, "
                              f"after the load ends at {scenario.load.duration:g}s")
+        for loc, message in overlap_problems(scenario.faults):
+            self.problem(loc, message)
         for key in scenario.expect.during:
             if key not in names:
                 self.problem(("expect", "during", key), f"names no fault; faults are: {names}")
