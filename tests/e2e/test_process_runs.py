@@ -152,8 +152,10 @@ def test_sigkilled_harness_leaves_processes_and_data_that_cleanup_restores(repor
     assert journal(run_dir)[-1]["kind"] == "cleaned_up"
     assert list(run_dir.glob("features.db.snapshot-*")) == []
     fresh = tmp_path / "fresh.db"  # the feature table is byte-for-byte the seeded one again
+    as_of = json.loads((run_dir / "logs" / "setup.log").read_text().strip().splitlines()[-1])["as_of"]
     subprocess.run([sys.executable, str(ROOT / "fixtures/pipeline/setup_pipeline.py"), "--db", str(fresh),
-                    "--model-dir", str(tmp_path / "model"), "--seed", "14"], check=True, timeout=120)
+                    "--model-dir", str(tmp_path / "model"), "--seed", "14", "--as-of", str(as_of)],
+                   check=True, timeout=120)
     assert _checksum(run_dir / "features.db") == _checksum(fresh)
     again = cleanup(reports_dir)
     assert again.stdout.splitlines() == ["nothing to clean up"]
