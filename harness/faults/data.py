@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from harness.errors import FaultRevertError
 from harness.faults.base import Fault, FaultContext, Params, Undo
 from harness.faults.registry import register
+from harness.units import Identifier
 
 
 def _restoring(store, change) -> Undo:
@@ -37,7 +38,7 @@ class CorruptParams(Params):
     fraction: float = Field(gt=0, le=1)
     """Share of rows to corrupt."""
     mode: Literal["nan", "out_of_range", "wrong_type"] = "nan"
-    columns: tuple[str, ...] = ()
+    columns: tuple[Identifier, ...] = ()
     """Feature columns to corrupt; empty = every feature column."""
 
 
@@ -63,8 +64,8 @@ class CorruptFeaturesFault(Fault):
 
 
 class SchemaChangeParams(Params):
-    column: str
-    rename_to: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    column: Identifier
+    rename_to: Identifier | None = None
     drop: bool = False
 
     @model_validator(mode="after")

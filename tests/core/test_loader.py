@@ -10,8 +10,17 @@ from harness.loader import load_scenario
 from harness.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))
+INVALID_DIR = ROOT / "tests" / "scenarios" / "invalid"
+INVALID = sorted(p for p in INVALID_DIR.iterdir() if p.suffix != ".expect")
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def expected_message(path: Path) -> str:
+    """A text file's first line says ``# expect: MESSAGE``; bytes files have NAME.expect."""
+    beside = INVALID_DIR / f"{path.name.split('.')[0]}.expect"
+    if beside.exists():
+        return beside.read_text().strip()
+    return path.read_text().splitlines()[0].removeprefix("# expect: ")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -20,9 +29,9 @@ def test_shipped_scenarios_validate(path):
     assert scenario.name == path.stem
 
 
-@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_each_broken_file_names_file_line_and_key(path):
-    expected = path.read_text().splitlines()[0].removeprefix("# expect: ")
+    expected = expected_message(path)
     with pytest.raises(InvalidScenario) as info:
         load_scenario(path)
     message = str(info.value)
