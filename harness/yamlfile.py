@@ -81,19 +81,20 @@ def _refuse(path: Path, line: int | None, message: str) -> InvalidScenario:
 
 
 def _bytes(path: Path) -> bytes:
+    data = b""
     try:
         info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise _refuse(path, None, "not a regular file (a directory, FIFO or device?)")
-        if info.st_size > MAX_BYTES:
-            raise _refuse(path, None, f"file is {info.st_size:,} bytes; the limit is {MAX_BYTES:,} "
-                          f"bytes (1 MiB): a scenario is a few KB")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        regular = stat.S_ISREG(info.st_mode)
+        if regular and info.st_size <= MAX_BYTES:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise _refuse(path, None, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    if len(data) > MAX_BYTES:  # grew while we looked
-        raise _refuse(path, None, f"file is over the limit of {MAX_BYTES:,} bytes (1 MiB)")
+    if not regular:
+        raise _refuse(path, None, "not a regular file (a directory, FIFO or device?)")
+    if info.st_size > MAX_BYTES or len(data) > MAX_BYTES:  # (or it grew while we read)
+        raise _refuse(path, None, f"file is over the 1 MiB limit ({max(info.st_size, len(data)):,} "
+                      f"bytes); a scenario is a few KB")
     return data
 
 
