@@ -83,7 +83,7 @@ def _print_summary(report: dict | None) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.journal import JOURNAL_FILE
+    from harness.journal import JOURNAL_FILE, read_journal
     from harness.reporting import build_reports
 
     run_dir = Path(args.run_dir)
@@ -92,6 +92,9 @@ def _report(args: argparse.Namespace) -> int:
         raise _BadArgument(f"{args.command} {run_dir}: {what}")
     if not (run_dir / JOURNAL_FILE).is_file():
         raise _BadArgument(f"{args.command} {run_dir}: not a run directory (it has no {JOURNAL_FILE})")
+    if not any(r.get("kind") == "run_started" for r in read_journal(run_dir)):
+        raise _BadArgument(f"{args.command} {run_dir}: not a run directory ({JOURNAL_FILE} has "
+                           f"no run_started record)")
     report = build_reports(run_dir)
     _print_summary(report)
     print(f"report: {Path(args.run_dir) / 'report.html'}")

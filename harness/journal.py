@@ -68,16 +68,19 @@ class Journal:
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file, skipping a torn last line left by a crash."""
-    with open(path, encoding="utf-8") as handle:
+    """Yield the records (JSON objects) of a JSONL file, skipping a torn last line left by a
+    crash and any line that is not an object (a file that is not ours yields nothing)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             line = line.strip()
             if not line:
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 continue
+            if isinstance(record, dict):
+                yield record
 
 
 def read_journal(run_dir: Path) -> list[dict[str, Any]]:
