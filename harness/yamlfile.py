@@ -7,7 +7,7 @@ in this order, before anything walks the document::
     text      UTF-8 (a UTF-8 byte-order mark is fine); UTF-16/32, NUL bytes or bytes
               that do not decode are refused with their line
     nodes     composed here from the parser's events, in one loop without recursion:
-              at most MAX_DEPTH (32) nested collections, at most MAX_VALUES (100,000)
+              at most MAX_DEPTH (32) nested collections, at most MAX_VALUES (10,000)
               values counting every alias expansion (an alias bomb stops at the
               limit, it never grows), no recursive alias, no duplicate key, one document
     data      PyYAML's safe constructor on those nodes; a scalar it cannot convert
@@ -37,7 +37,7 @@ MAX_BYTES = 1 << 20
 """Largest input file read, in bytes (1 MiB; a scenario is a few KB)."""
 MAX_DEPTH = 32
 """Deepest nesting of mappings and lists (a scenario needs 6)."""
-MAX_VALUES = 100_000
+MAX_VALUES = 10_000
 """Most values (scalars and collections, every alias expansion counted) in one file."""
 
 Loc = tuple[Any, ...]
