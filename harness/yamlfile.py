@@ -118,6 +118,11 @@ def _text(path: Path, data: bytes) -> str:
 def _events(path: Path, text: str) -> Iterable[yaml.Event]:
     try:
         yield from yaml.parse(text, Loader=_Parser)
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise _refuse(path, line, f"invalid YAML: character {shown} is not allowed "
+                      f"({exc.reason})") from None
     except yaml.YAMLError as exc:
         raise _yaml_problem(path, exc) from None
 
@@ -125,7 +130,7 @@ def _events(path: Path, text: str) -> Iterable[yaml.Event]:
 def _yaml_problem(path: Path, exc: yaml.YAMLError) -> InvalidScenario:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
-    reason = getattr(exc, "problem", None) or str(exc)
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if "maximum nesting depth" in reason:  # libyaml's own limit (1,000), met before ours
         return _refuse(path, line, _TOO_DEEP)
     return _refuse(path, line, f"invalid YAML: {reason}")
