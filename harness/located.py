@@ -8,6 +8,7 @@ Both the scenario loader and the pipeline reader turn pydantic's errors into
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,7 +16,8 @@ from pydantic import ValidationError
 from harness.errors import Problem
 from harness.yamlfile import Loc, YamlDocument
 
-_HIDDEN = ("function-after", "function-before", "function-plain", "function-wrap")
+_UNION_TAG = re.compile(r"^(function-\w+|(dict|list|tuple|set)\[.*\])")
+"""pydantic's names for validators and union members inside an error's ``loc``."""
 
 _MESSAGES = {
     "greater_than_equal": "must be >= {ge} (got {input})",
@@ -34,7 +36,7 @@ _MESSAGES = {
 
 def problem_at(doc: YamlDocument, loc: Loc, message: str) -> Problem:
     """One problem at key path ``loc`` of ``doc``, with the line that path starts on."""
-    loc = tuple(p for p in loc if p not in _HIDDEN)
+    loc = tuple(p for p in loc if not _hidden(p))
     return Problem(str(doc.path), doc.line_of(loc), dotted(loc), message)
 
 
@@ -54,9 +56,13 @@ def dotted(loc: Loc) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part not in _HIDDEN:
+        elif not _hidden(part):
             out += f".{part}" if out else str(part)
     return out
+
+
+def _hidden(part: Any) -> bool:
+    return isinstance(part, str) and _UNION_TAG.match(part) is not None
 
 
 def message(error: dict[str, Any]) -> str:
