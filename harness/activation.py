@@ -6,6 +6,8 @@
         ...                            # revert() may be called early (end of ``for``)
     # on exit, even on Ctrl-C: revert() if not done, journal fault_reverted
 
+Injection goes through the context's :class:`~harness.ledger.TargetLedger`, which
+stacks faults on one target (reference-counted shared states, one snapshot per store).
 If ``inject`` raises, whatever it half-applied is its own to undo (each fault's
 inject is written that way) and the activation journals ``fault_reverted`` with
 ``ok: false`` before raising FaultApplyError.
@@ -35,7 +37,7 @@ class FaultActivation:
         journal.record("fault_injecting", **self._fields(),
                        params=self.spec.params.model_dump(mode="json"), instant=self.fault.instant)
         try:
-            self._undo = self.fault.inject(self.ctx)
+            self._undo = self.ctx.ledger.inject(self.fault, self.ctx)
         except Exception as exc:
             journal.record("fault_reverted", **self._fields(), ok=False, interrupted=False,
                            error=f"inject failed: {exc}")

@@ -115,13 +115,14 @@ def _images(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
-    from harness.cleanup import cleanup
+    from harness.cleanup import FAILED, cleanup
 
     if Path(args.reports_dir).exists() and not Path(args.reports_dir).is_dir():
         raise _BadArgument(f"--reports-dir {args.reports_dir}: not a directory")
-    for line in cleanup(Path(args.reports_dir), run_id=args.run_id):
+    lines = cleanup(Path(args.reports_dir), run_id=args.run_id)
+    for line in lines:
         print(line)
-    return EXIT_OK
+    return EXIT_INFRA if any(FAILED in line for line in lines) else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:

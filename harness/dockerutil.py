@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from harness.errors import DriverError
+from harness.procgroup import identity, identity_state
 
 if TYPE_CHECKING:
     import docker
@@ -38,24 +39,42 @@ RUN_LABEL = "chaos-harness.run-id"
 
 OWNER_LABEL = "chaos-harness.owner-pid"
 """PID of the process that created the object (a harness run, a pytest session)."""
+OWNER_START_LABEL = "chaos-harness.owner-start"
+"""That process's start time (``/proc/PID/stat`` field 22): a recycled PID has another."""
+OWNER_HOST_LABEL = "chaos-harness.owner-host"
+"""Boot id and PID namespace where that PID means something (see ``procgroup.host_id``)."""
 
 
 def owner_labels(run_id: str) -> dict[str, str]:
     """The labels of an object created now by this process for ``run_id``."""
-    return {RUN_LABEL: run_id, OWNER_LABEL: str(os.getpid())}
+    owner = identity()
+    return {RUN_LABEL: run_id, OWNER_LABEL: str(owner["pid"]), OWNER_START_LABEL: str(owner["start_time"]),
+            OWNER_HOST_LABEL: str(owner["host"])}
 
 
-def owned_by_another_live_process(labels: dict[str, str] | None) -> bool:
-    """True when the object's creator is another process that is still alive.
+def owner_env() -> dict[str, str]:
+    """The environment ``docker-compose.chaos.yml`` turns into the owner labels."""
+    labels = owner_labels("")
+    return {"CHAOS_OWNER_PID": labels[OWNER_LABEL], "CHAOS_OWNER_START": labels[OWNER_START_LABEL],
+            "CHAOS_OWNER_HOST": labels[OWNER_HOST_LABEL]}
 
-    Cleanup spares such objects: they belong to a run that is still going, not to one
-    that was killed. A missing or unreadable owner counts as dead.
+
+def removable(labels: dict[str, str] | None, *, orphans_only: bool) -> bool:
+    """May cleanup remove an object with these labels?
+
+    Objects of this process are; of a live owner never; of a known-dead owner always
+    (an orphan). Objects whose owner cannot be known here (none recorded, or a PID of
+    another machine, boot or PID namespace) only when asked for by run id
+    (``orphans_only=False``): never by a cleanup of everything.
     """
-    try:
-        pid = int((labels or {}).get(OWNER_LABEL, "0"))
-    except ValueError:
-        return False
-    return pid > 0 and pid != os.getpid() and os.path.exists(f"/proc/{pid}")
+    labels = labels or {}
+    owner = {"pid": labels.get(OWNER_LABEL), "start_time": labels.get(OWNER_START_LABEL),
+             "host": labels.get(OWNER_HOST_LABEL)}
+    mine = owner_labels("")
+    if owner["pid"] == mine[OWNER_LABEL] and owner["host"] in (None, mine[OWNER_HOST_LABEL]):
+        return True
+    state = identity_state(owner)
+    return state == "dead" or (state == "unknown" and not orphans_only)
 
 PROJECT_PREFIX = "chaos-"
 """Compose project names are ``chaos-<run id>``."""
@@ -159,20 +178,21 @@ def _name(container) -> str:
 
 
 def cleanup_docker(run_id: str | None = None) -> list[str]:
-    """Remove every container, network and volume labelled by the harness; return what went.
+    """Remove the harness-labelled containers, networks and volumes left behind; return what went.
 
-    ``run_id=None`` removes the objects of every run that is no longer running
-    (``chaos-harness cleanup``); a live run's objects are spared. Images are kept.
+    ``run_id=None`` (``chaos-harness cleanup``) removes orphans only: objects whose owner
+    is known to be dead. With a run id, that run's objects unless their owner is alive.
+    A live run's objects are never touched. Images are kept.
     """
-    return remove_labelled(run_label(run_id))
+    return remove_labelled(run_label(run_id), orphans_only=run_id is None)
 
 
-def remove_labelled(label: str) -> list[str]:
+def remove_labelled(label: str, *, orphans_only: bool = False) -> list[str]:
     """Force-remove containers (with anonymous volumes), then networks, then volumes
     matching the label filter ``label`` (``key`` or ``key=value``); return what went.
 
-    Objects whose creator is another live process (a run still going) are spared.
-    Objects that vanish meanwhile are not errors.
+    Only objects :func:`removable` allows go (a live run's never). Objects that vanish
+    meanwhile are not errors.
     """
     import docker
 
@@ -192,7 +212,7 @@ def remove_labelled(label: str) -> list[str]:
             raise DriverError(f"could not remove {kind} {name}: {exc.explanation or exc}") from exc
 
     def live(obj) -> bool:
-        return owned_by_another_live_process(obj.attrs.get("Labels"))
+        return not removable(obj.attrs.get("Labels"), orphans_only=orphans_only)
 
     try:
         for container in client.containers.list(all=True, sparse=True, filters=flt):

@@ -28,6 +28,7 @@ from harness.errors import InvalidScenario, Problem
 from harness.faults.registry import fault_kinds, get_fault
 from harness.located import not_a_mapping, problem_at, problems_of
 from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario
+from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
 from harness.units import Threshold
 from harness.yamlfile import Loc, YamlDocument, read_yaml
@@ -194,8 +195,8 @@ class _Loader:
 
     def _cross_check(self, scenario: Scenario) -> None:
         """Checks across keys, each its own method: a new check is one more entry here."""
-        for check in (self._check_fault_names, self._check_fault_times, self._check_expect_names,
-                      self._check_steady_window):
+        for check in (self._check_fault_names, self._check_fault_times, self._check_overlaps,
+                      self._check_expect_names, self._check_steady_window):
             check(scenario)
 
     def _check_fault_names(self, scenario: Scenario) -> None:
@@ -217,6 +218,10 @@ class _Loader:
             if fault.for_ is not None and get_fault(fault.kind).instant:
                 self.problem(("faults", i, "for"), f"a {fault.kind} fault happens at one instant "
                              f"and has no duration; remove 'for'")
+
+    def _check_overlaps(self, scenario: Scenario) -> None:
+        for loc, message in overlap_problems(scenario.faults):
+            self.problem(loc, message)
 
     def _check_expect_names(self, scenario: Scenario) -> None:
         names = [f.name for f in scenario.faults]

@@ -35,12 +35,14 @@ from harness.backends import get_backend
 from harness.errors import DriverError, HarnessError
 from harness.faults.base import FaultContext
 from harness.journal import JOURNAL_FILE, Journal
+from harness.ledger import TargetLedger
 from harness.load import LoadDriver
 from harness.loader import resolve_pipeline_dir
 from harness.model import FaultSpec, Scenario
 from harness.pipeline import load_pipeline
 from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
+from harness.runlock import RunLock
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
@@ -66,6 +68,15 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
                  backend: str | None = None, log=print) -> RunResult:
     """Run one scenario end to end and return its result; never leaves anything running."""
     run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
+    lock = RunLock.acquire(run_dir)  # held until the reports are written: cleanup leaves us alone
+    try:
+        return _run_and_report(scenario, scenario_file, backend, run_dir, log)
+    finally:
+        lock.release()
+
+
+def _run_and_report(scenario: Scenario, scenario_file: Path, backend: str | None, run_dir: Path,
+                    log) -> RunResult:
     journal = Journal(run_dir / JOURNAL_FILE)
     backend_name = backend or scenario.backend
     journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
@@ -125,7 +136,7 @@ def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, 
         if spec.ends_at is not None:
             plan.append((spec.ends_at, 0, "revert", spec))
     active: dict[str, FaultActivation] = {}
-    rng = random.Random(scenario.seed)
+    rng, ledger = random.Random(scenario.seed), TargetLedger()
     for at, _, action, spec in sorted(plan, key=lambda item: item[:2]):
         _sleep_until(started + at, load)
         if action == "revert":
@@ -134,7 +145,7 @@ def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, 
         else:
             journal.phase = "inject"
             ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(rng.random()),
-                               fault_name=spec.name)
+                               fault_name=spec.name, ledger=ledger)
             activation = stack.enter_context(FaultActivation(spec, ctx))
             log(f"  {time.time() - started:6.1f}s injected {spec.name} ({spec.kind} on {activation.fault.target()})")
             if activation.fault.instant:

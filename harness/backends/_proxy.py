@@ -1,7 +1,8 @@
 """The fault proxy a backend talks to: an external Toxiproxy or our embedded server.
 
 ``TOXIPROXY_URL`` set: use that server (proxy names get a per-run prefix so runs
-sharing it do not collide). Otherwise start ``python -m harness.proxy`` on a free
+sharing it do not collide; the journal records the URL and the prefix, so ``cleanup``
+can delete a killed run's proxies there without the variable). Otherwise start ``python -m harness.proxy`` on a free
 loopback port as a child process, and stop it at the end.
 """
 
@@ -34,7 +35,7 @@ class FaultProxy:
         if external:
             self.driver = ProxyDriver(external, prefix=f"chaos-{self.run_id}-")
             self.driver.version()
-            self.journal.record("proxy_server_found", url=external)
+            self.journal.record("proxy_server_found", url=external, prefix=self.driver.prefix)
             return self.driver
         port = free_port()
         log = open(self.run_dir / "logs" / "proxy.log", "ab")

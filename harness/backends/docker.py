@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from harness.dockerutil import compose_command, docker_client, project_name, remove_labelled, run_label
+from harness.dockerutil import compose_command, docker_client, owner_env, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
 from harness.journal import Journal
 from harness.pipeline import Pipeline
@@ -90,8 +90,7 @@ class DockerBackend:
         local = [tag for tag in missing_images() if tag.endswith(":local")]
         if local:
             raise DriverError(f"missing image(s) {', '.join(local)}. Hint: chaos-harness images build")
-        env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed),
-               "CHAOS_OWNER_PID": str(os.getpid())}
+        env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed), **owner_env()}
         command = self._compose("up", "-d", "--no-build", "--no-color")
         self.journal.record("pipeline_starting", backend=self.name, project=self.project,
                             command=command, compose_file=str(self.compose_file))

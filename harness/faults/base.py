@@ -15,12 +15,18 @@ The runner, not the fault, owns the order (``harness.activation``)::
 
 A fault without ``for`` stays until the load stops, except ``instant`` faults (kill)
 whose undo only makes sure the target is back.
+
+Faults on one target **stack** (``docs/stacking.md``): ``stacking`` says how a fault
+combines with others on its target, ``excludes`` which kinds may not overlap it there
+(the loader rejects those, exit code 2). The bookkeeping lives in one place,
+:class:`harness.ledger.TargetLedger`, never in a fault.
 """
 
 from __future__ import annotations
 
+import enum
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +34,8 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from harness.backends.base import Backend
     from harness.journal import Journal
+    from harness.ledger import TargetLedger
+    from harness.stores.base import FeatureStore
 
 Undo = Callable[[], None]
 
@@ -46,6 +54,28 @@ class FaultContext:
     journal: "Journal"
     rng: random.Random
     fault_name: str
+    ledger: "TargetLedger" = field(default_factory=lambda: _new_ledger())
+    """Who holds what on each target; the runner shares one across a run's faults."""
+
+
+def _new_ledger() -> "TargetLedger":
+    from harness.ledger import TargetLedger
+
+    return TargetLedger()
+
+
+class Stacking(enum.Enum):
+    """How a fault combines with other faults on the same target (``docs/stacking.md``)."""
+
+    OWN = "own"
+    """Each fault applies and undoes its own change (a named toxic, a kill); undone LIFO."""
+    SHARED = "shared"
+    """One state held by every fault of this kind on the target (``down``, ``pause``):
+    the first applies it, the last one to end undoes it (reference-counted)."""
+    DATA = "data"
+    """A change to a feature store (``change()`` instead of ``inject()``): the store's first
+    data fault snapshots it, the last one to end restores it; when one ends earlier, the
+    store is restored and the faults still active are applied again, in injection order."""
 
 
 class Fault:
@@ -55,6 +85,10 @@ class Fault:
     Params: ClassVar[type[Params]]
     instant: ClassVar[bool] = False
     """True for faults that happen at one instant (kill): recovery counts from injection."""
+    stacking: ClassVar[Stacking] = Stacking.OWN
+    """How overlapping faults on this fault's target combine (see :class:`Stacking`)."""
+    excludes: ClassVar[frozenset[str]] = frozenset()
+    """Kinds that may not overlap this one on the same target (checked before the run)."""
 
     def __init__(self, params: Params):
         self.params = params
@@ -66,3 +100,28 @@ class Fault:
     def inject(self, ctx: FaultContext) -> Undo:
         """Apply the fault and return the action that reverts it."""
         raise NotImplementedError
+
+
+class DataFault(Fault):
+    """Base of faults that change a feature store: they say *what* changes, the ledger
+    snapshots, restores and re-applies (``Stacking.DATA``)."""
+
+    stacking: ClassVar[Stacking] = Stacking.DATA
+    changes_schema: ClassVar[bool] = False
+    """True when ``change`` renames or drops columns (then no overlapping data fault may
+    name the same columns)."""
+
+    def target(self) -> str:
+        return "feature_store"
+
+    def columns_named(self) -> frozenset[str]:
+        """Column names this fault's parameters name (empty: whatever columns exist)."""
+        return frozenset()
+
+    def change(self, store: "FeatureStore", ctx: FaultContext) -> None:
+        """Change ``store``; must be repeatable: the same rng state gives the same change."""
+        raise NotImplementedError
+
+    def inject(self, ctx: FaultContext) -> Undo:
+        """Through the context's ledger, which owns the snapshot (see ``Stacking.DATA``)."""
+        return ctx.ledger.inject(self, ctx)

@@ -5,6 +5,11 @@ They need a backend with container controls (:class:`ContainerControl`, which
 ``backends = ("docker",)`` for validation; on any other backend ``inject`` raises a
 FaultApplyError that names the fault and the fix, before anything is changed.
 
+``stop`` and ``partition`` are held states (``Stacking.SHARED``): overlapping ones on
+one service share it, undone when the last ends. Different held states (pause, stop,
+partition) on one service, or a kill/restart while it is paused or stopped, are
+rejected before the run (``excludes``).
+
 >>> PartitionFault(ServiceParams(service="feature-server")).target()
 'feature-server'
 """
@@ -16,7 +21,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from pydantic import Field
 
 from harness.errors import FaultApplyError
-from harness.faults.base import Fault, FaultContext, Params, Undo
+from harness.faults.base import Fault, FaultContext, Params, Stacking, Undo
 from harness.faults.registry import register
 
 
@@ -59,7 +64,8 @@ class StopParams(ServiceParams):
 class StopFault(_ContainerFault):
     """``docker stop`` the service; start it again when the fault ends (``for``)."""
 
-    kind, Params = "stop", StopParams
+    kind, Params, stacking = "stop", StopParams, Stacking.SHARED
+    excludes = frozenset({"kill", "restart", "pause", "partition"})
 
     def inject(self, ctx: FaultContext) -> Undo:
         backend, service = self.controls(ctx), self.params.service
@@ -72,6 +78,7 @@ class RestartFault(_ContainerFault):
     """``docker restart`` the service (graceful stop, then start); recovery counts from here."""
 
     kind, Params, instant = "restart", StopParams, True
+    excludes = frozenset({"pause", "stop"})
 
     def inject(self, ctx: FaultContext) -> Undo:
         self.controls(ctx).restart_service(self.params.service, timeout=self.params.timeout_s)
@@ -82,7 +89,8 @@ class RestartFault(_ContainerFault):
 class PartitionFault(_ContainerFault):
     """Disconnect the service's container from its networks; reconnect when the fault ends."""
 
-    kind, Params = "partition", ServiceParams
+    kind, Params, stacking = "partition", ServiceParams, Stacking.SHARED
+    excludes = frozenset({"pause", "stop"})
 
     def inject(self, ctx: FaultContext) -> Undo:
         backend, service = self.controls(ctx), self.params.service

@@ -1,37 +1,21 @@
 """Data faults on the feature table: corrupted rows and schema changes.
 
-Each snapshots the table, changes it, and its undo restores the snapshot and checks
-the table's checksum against the one taken before (a mismatch is a FaultRevertError).
+Each says only *what* changes (``change``); the run's ledger
+(:class:`harness.ledger.TargetLedger`) snapshots the table before the first data fault,
+restores it when the last one ends (verifying the checksum: a mismatch is a
+FaultRevertError), and re-applies the faults still active when one ends earlier.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from harness.errors import FaultRevertError
-from harness.faults.base import Fault, FaultContext, Params, Undo
+from harness.faults.base import DataFault, FaultContext, Params
 from harness.faults.registry import register
+from harness.stores.base import FeatureStore
 from harness.units import Identifier
-
-
-def _restoring(store, change) -> Undo:
-    """Snapshot ``store``, run ``change()``, return the undo that restores and verifies."""
-    before, snapshot = store.checksum(), store.snapshot()
-    try:
-        change()
-    except BaseException:
-        store.restore(snapshot)
-        raise
-
-    def undo() -> None:
-        store.restore(snapshot)
-        after = store.checksum()
-        if after != before:
-            raise FaultRevertError(f"feature table checksum {after} != {before} after restore")
-
-    return undo
 
 
 class CorruptParams(Params):
@@ -39,28 +23,23 @@ class CorruptParams(Params):
     """Share of rows to corrupt."""
     mode: Literal["nan", "out_of_range", "wrong_type"] = "nan"
     columns: tuple[Identifier, ...] = ()
-    """Feature columns to corrupt; empty = every feature column."""
+    """Feature columns to corrupt; empty = every feature column (as the table has them then)."""
 
 
 @register
-class CorruptFeaturesFault(Fault):
+class CorruptFeaturesFault(DataFault):
     """Set a ``fraction`` of feature rows to NaN, out-of-range values or strings."""
 
     kind, Params = "corrupt_features", CorruptParams
 
-    def target(self) -> str:
-        return "feature_store"
+    def columns_named(self) -> frozenset[str]:
+        return frozenset(self.params.columns)
 
-    def inject(self, ctx: FaultContext) -> Undo:
-        store = ctx.backend.feature_store()
+    def change(self, store: FeatureStore, ctx: FaultContext) -> None:
         columns = list(self.params.columns) or store.columns()
-
-        def change() -> None:
-            hit = store.corrupt(fraction=self.params.fraction, mode=self.params.mode,
-                                columns=columns, rng=ctx.rng)
-            ctx.journal.record("rows_corrupted", fault=ctx.fault_name, rows=hit, columns=columns)
-
-        return _restoring(store, change)
+        hit = store.corrupt(fraction=self.params.fraction, mode=self.params.mode, columns=columns,
+                            rng=ctx.rng) if columns else 0  # every feature column dropped: nothing to hit
+        ctx.journal.record("rows_corrupted", fault=ctx.fault_name, rows=hit, columns=columns)
 
 
 class SchemaChangeParams(Params):
@@ -76,16 +55,17 @@ class SchemaChangeParams(Params):
 
 
 @register
-class SchemaChangeFault(Fault):
+class SchemaChangeFault(DataFault):
     """Rename (``rename_to``) or drop (``drop: true``) a feature column."""
 
     kind, Params = "schema_change", SchemaChangeParams
+    changes_schema: ClassVar[bool] = True
 
-    def target(self) -> str:
-        return "feature_store"
+    def columns_named(self) -> frozenset[str]:
+        return frozenset(c for c in (self.params.column, self.params.rename_to) if c)
 
-    def inject(self, ctx: FaultContext) -> Undo:
-        store, column = ctx.backend.feature_store(), self.params.column
+    def change(self, store: FeatureStore, ctx: FaultContext) -> None:
         if self.params.drop:
-            return _restoring(store, lambda: store.drop_column(column))
-        return _restoring(store, lambda: store.rename_column(column, self.params.rename_to))
+            store.drop_column(self.params.column)
+        else:
+            store.rename_column(self.params.column, self.params.rename_to)

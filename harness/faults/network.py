@@ -1,7 +1,9 @@
 """Network faults on a named link, through the Toxiproxy API (one toxic each).
 
 Each adds one toxic named ``chaos-<fault name>`` to the link's proxy and its undo
-removes it; ``down`` disables the proxy and its undo enables it again.
+removes it, so toxics on one link compose (Toxiproxy chains them). ``down`` disables
+the proxy; overlapping ``down`` faults on one link share that state
+(``Stacking.SHARED``): the link comes up again when the last of them ends.
 
 >>> LatencyFault(LatencyParams(link="features", latency_ms=300)).target()
 'features'
@@ -13,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.faults.base import Fault, FaultContext, Params, Undo
+from harness.faults.base import Fault, FaultContext, Params, Stacking, Undo
 from harness.faults.registry import register
 
 Stream = Literal["upstream", "downstream"]
@@ -105,7 +107,7 @@ class DownParams(Params):
 class DownFault(Fault):
     """Take the link down: new connections refused, open ones closed."""
 
-    kind, Params = "down", DownParams
+    kind, Params, stacking = "down", DownParams, Stacking.SHARED
 
     def inject(self, ctx: FaultContext) -> Undo:
         proxies, link = ctx.backend.proxies, self.params.link

@@ -2,7 +2,9 @@
 
 Data faults change the table and must restore it *exactly*: each store offers a
 ``checksum()`` over schema and rows, and ``snapshot()``/``restore()`` of the whole
-table, so an undo is "restore the snapshot, then check the checksum".
+table, so an undo is "restore the snapshot, then check the checksum". A store also
+``describe()``s itself as JSON, so ``chaos-harness cleanup`` can reopen it with
+:func:`harness.stores.open_store` after the run that changed it was killed.
 """
 
 from __future__ import annotations
@@ -33,11 +35,22 @@ class FeatureStore(Protocol):
     def checksum(self) -> str:
         """A digest of the table's schema and every row, order-independent of storage."""
 
-    def snapshot(self) -> object:
-        """Save the table (schema and rows) somewhere restore() can find it."""
+    def describe(self) -> dict[str, Any]:
+        """``{"kind": ..., <where it is>, "table": ..., "key": ...}``: enough to reopen it."""
 
-    def restore(self, snapshot: object) -> None:
-        """Put the table back exactly as it was when ``snapshot`` was taken."""
+    def new_snapshot_name(self) -> str:
+        """A fresh name for :meth:`snapshot` (nothing is created yet)."""
+
+    def snapshot(self, name: str | None = None) -> str:
+        """Save the table (schema and rows) as ``name`` (default: a fresh one); return it."""
+
+    def restore(self, snapshot: str, *, keep: bool = False) -> None:
+        """Put the table back exactly as it was at ``snapshot``; delete it unless ``keep``.
+
+        Raises if the snapshot does not exist (never restores from nothing)."""
+
+    def discard(self, snapshot: str) -> None:
+        """Delete ``snapshot`` and anything it left beside it; a missing one is no error."""
 
     def corrupt(self, *, fraction: float, mode: str, columns: list[str],
                 rng: random.Random) -> int:

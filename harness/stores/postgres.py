@@ -58,30 +58,49 @@ class PostgresFeatureStore:
             digest.update(db.execute(query).fetchone()[0].encode())
         return digest.hexdigest()
 
-    def snapshot(self) -> str:
-        """Copy the table (schema, indexes, rows) to ``<table>__snap_<hex>``; return that name."""
+    def describe(self) -> dict[str, str]:
+        """Kind, DSN, table and key."""
+        return {"kind": "postgres", "dsn": self.dsn, "table": self.table, "key": self.key}
+
+    def new_snapshot_name(self) -> str:
+        """``<table>__snap_<hex>``, a table name not taken yet (nothing is created)."""
+        return f"{self.table}__snap_{random.getrandbits(32):08x}"
+
+    def snapshot(self, name: str | None = None) -> str:
+        """Copy the table (schema, indexes, rows) to table ``name``; return that name."""
         from psycopg import sql
 
-        name = f"{self.table}__snap_{random.getrandbits(32):08x}"
+        name = name or self.new_snapshot_name()
         ids = {"snap": sql.Identifier(name), "table": sql.Identifier(self.table)}
         with self._connect() as db, db.transaction():
             db.execute(sql.SQL("CREATE TABLE {snap} (LIKE {table} INCLUDING ALL)").format(**ids))
             db.execute(sql.SQL("INSERT INTO {snap} SELECT * FROM {table}").format(**ids))
         return name
 
-    def restore(self, snapshot: object) -> None:
-        """Put the table back as it was at ``snapshot`` and drop the copy."""
+    def restore(self, snapshot: str, *, keep: bool = False) -> None:
+        """Put the table back as it was at ``snapshot``; drop the copy unless ``keep``."""
         from psycopg import sql
 
         ids = {"snap": sql.Identifier(str(snapshot)), "table": sql.Identifier(self.table)}
         with self._connect() as db, db.transaction():
-            if self._schema(db, self.table) == self._schema(db, str(snapshot)):
+            saved = self._schema(db, str(snapshot))
+            if not saved:
+                raise LookupError(f"snapshot table {snapshot!r} does not exist")
+            if self._schema(db, self.table) == saved:
                 db.execute(sql.SQL("DELETE FROM {table}").format(**ids))
             else:
                 db.execute(sql.SQL("DROP TABLE IF EXISTS {table}").format(**ids))
                 db.execute(sql.SQL("CREATE TABLE {table} (LIKE {snap} INCLUDING ALL)").format(**ids))
             db.execute(sql.SQL("INSERT INTO {table} SELECT * FROM {snap}").format(**ids))
-            db.execute(sql.SQL("DROP TABLE {snap}").format(**ids))
+            if not keep:
+                db.execute(sql.SQL("DROP TABLE {snap}").format(**ids))
+
+    def discard(self, snapshot: str) -> None:
+        """``DROP TABLE IF EXISTS`` the snapshot copy."""
+        from psycopg import sql
+
+        with self._connect() as db:
+            db.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(snapshot)))
 
     def corrupt(self, *, fraction: float, mode: str, columns: list[str],
                 rng: random.Random) -> int:

@@ -1,7 +1,8 @@
 """The feature table in SQLite (the process backend's feature store).
 
 Snapshots are whole-database copies made with SQLite's online backup API into a file
-beside the database, so a crashed run can still be restored by ``cleanup``.
+beside the database (``<db>.snapshot-<hex>``), so a crashed run can still be restored
+by ``cleanup``.
 """
 
 from __future__ import annotations
@@ -40,19 +41,35 @@ class SqliteFeatureStore:
                 digest.update(repr(row).encode())
         return digest.hexdigest()
 
-    def snapshot(self) -> str:
-        """Copy the database to a file beside it; return that file's path."""
-        target = self.path.with_name(f"{self.path.name}.snapshot-{random.getrandbits(32):08x}")
+    def describe(self) -> dict[str, str]:
+        """Kind, absolute path, table and key."""
+        return {"kind": "sqlite", "path": str(self.path.resolve()), "table": self.table, "key": self.key}
+
+    def new_snapshot_name(self) -> str:
+        """The path of a file beside the database that does not exist yet."""
+        return str(self.path.with_name(f"{self.path.name}.snapshot-{random.getrandbits(32):08x}"))
+
+    def snapshot(self, name: str | None = None) -> str:
+        """Copy the database to the file ``name`` (default: a fresh one beside it); return it."""
+        target = name or self.new_snapshot_name()
         with closing(self._connect()) as source, closing(sqlite3.connect(target)) as copy:
             source.backup(copy)
-        return str(target)
+        return target
 
-    def restore(self, snapshot: object) -> None:
-        """Copy the snapshot file back over the live database, then delete it."""
+    def restore(self, snapshot: str, *, keep: bool = False) -> None:
+        """Copy the snapshot file back over the live database; delete it unless ``keep``."""
         path = Path(str(snapshot))
+        if not path.is_file():  # sqlite3.connect would create an empty one
+            raise FileNotFoundError(f"snapshot {path} does not exist")
         with closing(sqlite3.connect(path)) as source, closing(self._connect()) as live:
             source.backup(live)
-        path.unlink(missing_ok=True)
+        if not keep:
+            self.discard(snapshot)
+
+    def discard(self, snapshot: str) -> None:
+        """Delete the snapshot file and its rollback journal or WAL files, if any."""
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{snapshot}{suffix}").unlink(missing_ok=True)
 
     def corrupt(self, *, fraction: float, mode: str, columns: list[str],
                 rng: random.Random) -> int:

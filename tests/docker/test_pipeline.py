@@ -7,6 +7,7 @@ the last one takes it down. Every loop is bounded; all traffic stays on loopback
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import requests
 
 from harness.faults.base import FaultContext
 from harness.journal import Journal, read_journal
+from harness.procgroup import identity_state
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
@@ -76,6 +78,9 @@ def test_pipeline_comes_up_healthy_with_a_proxy_per_link(backend):
         health = (container.attrs["State"].get("Health") or {}).get("Status")
         assert health in ("healthy", None), (service, health)
         assert container.labels["chaos-harness.run-id"] == backend.run_id
+        owner = {"pid": container.labels["chaos-harness.owner-pid"], "host": container.labels["chaos-harness.owner-host"],
+                 "start_time": container.labels["chaos-harness.owner-start"]}
+        assert identity_state(owner) == "alive" and owner["pid"] == str(os.getpid())  # cleanup spares it
 
 
 def test_a_prediction_through_the_ingress_proxy_uses_the_model(backend):

@@ -5,6 +5,7 @@ and checks the numbers in report.json, then that nothing is left behind.
 """
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -113,33 +114,46 @@ def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tm
     assert_nothing_left(run_dir)
     # the feature table is byte-for-byte the seeded one again
     fresh = tmp_path / "fresh.db"
+    as_of = json.loads((run_dir / "logs" / "setup.log").read_text().strip().splitlines()[-1])["as_of"]
     subprocess.run([sys.executable, str(ROOT / "fixtures/pipeline/setup_pipeline.py"), "--db", str(fresh),
-                    "--model-dir", str(tmp_path / "model"), "--seed", "14"], check=True, timeout=120)
+                    "--model-dir", str(tmp_path / "model"), "--seed", "14", "--as-of", str(as_of)],
+                   check=True, timeout=120)
     assert _checksum(run_dir / "features.db") == _checksum(fresh)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "interrupted"
 
 
-def test_sigkilled_harness_leaves_processes_that_cleanup_removes(reports_dir):
-    process, run_dir = start_run("interrupt.yaml", reports_dir)
+def cleanup(reports_dir):
+    """``chaos-harness cleanup`` of this test's reports, kept off the shared Docker engine."""
+    return subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+
+
+def test_sigkilled_harness_leaves_processes_and_data_that_cleanup_restores(reports_dir, tmp_path):
+    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=3)  # nan-rows included
     pids = [r["pid"] for r in journal(run_dir)
             if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
-    live = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert f"{run_dir.name}: still running (pid {process.pid}); left alone" in live.stdout, live.stdout
+    live = cleanup(reports_dir)
+    assert live.stdout.splitlines() == [f"{run_dir.name}: still running (pid {process.pid}); left alone"], live.stdout
     assert all(alive(p) for p in pids), "cleanup must not touch a run that is still going"
     process.kill()  # SIGKILL: no clean-up code of the harness runs
     process.wait(10)
     assert any(alive(p) for p in pids), "the SIGKILL should have orphaned the run's processes"
-    result = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert list(run_dir.glob("features.db.snapshot-*")), "the SIGKILL should have left the table corrupted"
+    result = cleanup(reports_dir)
     assert result.returncode == 0, result.stderr
     assert "killed leftover process group" in result.stdout
+    assert f"restored table features in {run_dir / 'features.db'} from snapshot" in result.stdout
     deadline = time.monotonic() + 10
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in pids if alive(p)] == []
     assert journal(run_dir)[-1]["kind"] == "cleaned_up"
-    again = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--reports-dir", str(reports_dir)],
-                           capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert "killed" not in again.stdout
+    assert list(run_dir.glob("features.db.snapshot-*")) == []
+    fresh = tmp_path / "fresh.db"  # the feature table is byte-for-byte the seeded one again
+    subprocess.run([sys.executable, str(ROOT / "fixtures/pipeline/setup_pipeline.py"), "--db", str(fresh),
+                    "--model-dir", str(tmp_path / "model"), "--seed", "14"], check=True, timeout=120)
+    assert _checksum(run_dir / "features.db") == _checksum(fresh)
+    again = cleanup(reports_dir)
+    assert again.stdout.splitlines() == ["nothing to clean up"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -36,9 +38,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_setup(db: Path, model_dir: Path, seed: int, timeout: float = 60) -> dict:
+def run_setup(db: Path, model_dir: Path, seed: int, *extra: str, timeout: float = 60) -> dict:
     out = subprocess.run(
-        [sys.executable, str(SETUP), "--db", str(db), "--model-dir", str(model_dir), "--seed", str(seed)],
+        [sys.executable, str(SETUP), "--db", str(db), "--model-dir", str(model_dir), "--seed", str(seed), *extra],
         capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert out.returncode == 0, out.stderr
@@ -85,6 +87,25 @@ class Service:
         with self.http() as http:
             return parse_metrics(http.get("/metrics").text)
 
+    def predict(self, body: dict) -> dict:
+        """POST ``body`` to ``/predict``; the JSON answer, which must be a 200."""
+        with self.http() as http:
+            resp = http.post("/predict", json=body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def wait_for(self, predicate, what: str, timeout: float = 15.0) -> dict:
+        """Poll ``/health`` until ``predicate(body)`` holds (bounded); return that body."""
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        with self.http() as http:
+            while time.monotonic() < deadline:
+                body = http.get("/health").json()
+                if predicate(body):
+                    return body
+                time.sleep(0.05)
+        raise AssertionError(f"{self.module}: {what} not seen within {timeout:g} s; last /health: {body}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -118,10 +139,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One cold setup (table + trained model) shared by the session."""
     root = tmp_path_factory.mktemp("pipeline")
     db, model_dir = root / "run" / "features.db", root / "cache" / "model"
-    start = time.perf_counter()
+    started, start = time.time(), time.perf_counter()
     info = run_setup(db, model_dir, SEED)
     info["wall_s"] = time.perf_counter() - start
-    return {"root": root, "db": db, "model_dir": model_dir, "setup": info}
+    return {"root": root, "db": db, "model_dir": model_dir, "setup": info, "started": started}
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +158,37 @@ def model_server(prepared: dict, feature_server: Service) -> Iterator[Service]:
     svc = Service("model_server", env, prepared["root"]).wait_healthy()
     yield svc
     svc.stop()
+
+
+@dataclass
+class Scratch:
+    """A private pipeline: its own table, golden set, model cache copy and feature server."""
+
+    root: Path
+    db: Path
+    model_dir: Path
+    golden: Path
+    setup: dict
+    feature_server: Service
+
+    def model_server(self, **env: str) -> Service:
+        """Start (not wait for) a model server on this pipeline; ``env`` adds settings."""
+        base = {"FEATURE_URL": self.feature_server.url, "MODEL_DIR": str(self.model_dir), "MODEL_SEED": str(SEED)}
+        return Service("model_server", {**base, **env}, self.root)
+
+
+@contextmanager
+def scratch_pipeline(prepared: dict, root: Path) -> Iterator[Scratch]:
+    """Set up a :class:`Scratch` pipeline under ``root`` (the cached model makes it fast)."""
+    model_dir = root / "model"
+    shutil.copytree(prepared["model_dir"], model_dir)
+    db = root / "features.db"
+    info = run_setup(db, model_dir, SEED)
+    features = Service("feature_server", {"FEATURE_DB": str(db)}, root).wait_healthy()
+    try:
+        yield Scratch(root, db, model_dir, Path(info["golden"]), info, features)
+    finally:
+        features.stop()
 
 
 @contextmanager
@@ -161,6 +213,44 @@ def saved_row(path: Path, entity_id: int) -> Iterator[sqlite3.Connection]:
         finally:
             sets = ", ".join(f"{n} = ?" for n in names[1:])
             conn.execute(f"UPDATE features SET {sets} WHERE entity_id = ?", (*row[1:], entity_id))
+
+
+@contextmanager
+def retyped_column(path: Path, column: str, sql_type: str) -> Iterator[None]:
+    """Give ``column`` the declared type ``sql_type`` (values CAST), as a schema migration would.
+
+    Restored with its declared type and exact values (at the end of the column list)."""
+    with db_write(path) as conn:
+        decl = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(features)")}[column]
+        saved = conn.execute(f"SELECT {column}, entity_id FROM features").fetchall()
+
+        def convert(to: str, values: list | None = None) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"ALTER TABLE features ADD COLUMN retype_tmp {to}")
+            if values is None:
+                conn.execute(f"UPDATE features SET retype_tmp = CAST({column} AS {to})")
+            else:
+                conn.executemany("UPDATE features SET retype_tmp = ? WHERE entity_id = ?", values)
+            conn.execute(f"ALTER TABLE features DROP COLUMN {column}")
+            conn.execute(f"ALTER TABLE features RENAME COLUMN retype_tmp TO {column}")
+            conn.execute("COMMIT")
+
+        convert(sql_type)
+        try:
+            yield
+        finally:
+            convert(decl, saved)
+
+
+@contextmanager
+def added_column(path: Path, name: str, sql_type: str = "TEXT", value: object = "surprise") -> Iterator[None]:
+    with db_write(path) as conn:
+        conn.execute(f"ALTER TABLE features ADD COLUMN {name} {sql_type}")
+        conn.execute(f"UPDATE features SET {name} = ?", (value,))
+        try:
+            yield
+        finally:
+            conn.execute(f"ALTER TABLE features DROP COLUMN {name}")
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from .conftest import Service, db_write, renamed_column, saved_row
+from .conftest import Service, added_column, db_write, renamed_column, retyped_column, saved_row
 
 import feature_server  # noqa: E402
 
@@ -28,6 +28,7 @@ def test_row_as_stored(feature_server: Service, prepared: dict) -> None:
     assert body["updated_at"] == row.pop("updated_at")
     row.pop("entity_id")
     assert body["features"] == row
+    assert body["types"] == dict.fromkeys(row, "real")
 
 
 def test_unknown_entity_is_404(feature_server: Service) -> None:
@@ -84,10 +85,10 @@ def test_dropped_column_is_a_missing_key(tmp_path) -> None:
         conn.execute("CREATE TABLE features (entity_id INTEGER PRIMARY KEY, a REAL, b REAL, updated_at TEXT)")
         conn.execute("INSERT INTO features VALUES (1, 1.5, 2.5, 'x')")
     store = feature_server.SQLiteStore(db)
-    assert store.get(1) == {"entity_id": 1, "a": 1.5, "b": 2.5, "updated_at": "x"}
+    assert store.get(1).values == {"entity_id": 1, "a": 1.5, "b": 2.5, "updated_at": "x"}
     with db_write(db) as conn:
         conn.execute("ALTER TABLE features DROP COLUMN b")
-    assert store.get(1) == {"entity_id": 1, "a": 1.5, "updated_at": "x"}
+    assert store.get(1).values == {"entity_id": 1, "a": 1.5, "updated_at": "x"}
     with db_write(db) as conn:
         conn.execute("DROP TABLE features")
     with pytest.raises(feature_server.StoreError, match="no such table"):
@@ -102,13 +103,39 @@ def test_replaced_file_is_reopened(tmp_path) -> None:
             conn.execute("CREATE TABLE features (entity_id INTEGER PRIMARY KEY, a REAL)")
             conn.execute("INSERT INTO features VALUES (1, ?)", (value,))
     store = feature_server.SQLiteStore(db)
-    assert store.get(1)["a"] == 1.0
+    assert store.get(1).values["a"] == 1.0
     new.replace(db)
-    assert store.get(1)["a"] == 2.0
+    assert store.get(1).values["a"] == 2.0
     db.unlink()
     with pytest.raises(feature_server.StoreError):
         store.get(1)
     store.close_all()
+
+
+def test_declared_types_follow_schema_changes(tmp_path) -> None:
+    """A retyped column shows in ``types`` at once, even when its values still parse as numbers."""
+    db = tmp_path / "f.db"
+    with db_write(db) as conn:
+        conn.execute("CREATE TABLE features (entity_id INTEGER PRIMARY KEY, a REAL, b DOUBLE PRECISION)")
+        conn.execute("INSERT INTO features VALUES (1, 0.25, 2.5)")
+    store = feature_server.SQLiteStore(db)
+    assert store.get(1).types == {"entity_id": "integer", "a": "real", "b": "real"}
+    with retyped_column(db, "a", "TEXT"):
+        row = store.get(1)
+        assert row.values["a"] == "0.25" and row.types["a"] == "text"
+        with added_column(db, "c", "VARCHAR(8)"):
+            assert store.get(1).types == {"entity_id": "integer", "b": "real", "a": "text", "c": "text"}
+    assert store.get(1).types["a"] == "real" and store.get(1).values["a"] == 0.25
+    store.close_all()
+
+
+@pytest.mark.parametrize("declared, word", [
+    ("REAL", "real"), ("DOUBLE PRECISION", "real"), ("FLOAT", "real"), ("INTEGER", "integer"),
+    ("BIGINT", "integer"), ("TEXT", "text"), ("VARCHAR(20)", "text"), ("", "blob"), ("BLOB", "blob"),
+    ("NUMERIC", "numeric"), ("DECIMAL(10,5)", "numeric"),
+])
+def test_sqlite_type_words(declared, word) -> None:
+    assert feature_server.sqlite_type(declared) == word
 
 
 def test_store_from_env() -> None:

@@ -15,7 +15,9 @@ import pytest
 from .conftest import SEED, BlackHole, Service, renamed_column, saved_row, txn
 
 import fraud_model  # noqa: E402
+import model_artifact  # noqa: E402
 import model_server  # noqa: E402
+from feature_checks import FeatureChecks  # noqa: E402
 
 
 def predict(svc: Service, body: dict) -> dict:
@@ -37,8 +39,9 @@ def test_primary_path(model_server: Service, prepared: dict) -> None:
     assert out["fallback"] is False and out["reason"] is None
     assert out["transaction_id"] == "t-321"
     assert 0.0 <= out["score"] <= 1.0
-    model = fraud_model.load_model(prepared["model_dir"], SEED)
+    model = model_artifact.load_model(prepared["model_dir"], SEED)
     assert out["model_version"] == model.meta["model_version"]
+    assert not any(out[flag] for flag in ("stale_features", "schema_drift", "model_degraded"))
     # The score is the sklearn model's, computed from the stored row.
     conn = sqlite3.connect(prepared["db"])
     conn.row_factory = sqlite3.Row
@@ -221,16 +224,16 @@ def test_breaker_state_machine() -> None:
 
 
 def test_validation_rules() -> None:
-    svc = model_server.Service.__new__(model_server.Service)
-    svc.metrics = model_server.Metrics()
-    svc.bounds = {n: (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)) for n, (lo, hi) in fraud_model.FEATURE_DOMAIN.items()}
+    checks = FeatureChecks(features=fraud_model.FEATURES, max_age_s=0, enabled=True, metrics=model_server.Metrics())
+    bounds = {n: (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)) for n, (lo, hi) in fraud_model.FEATURE_DOMAIN.items()}
     good = {n: lo for n, (lo, _) in fraud_model.FEATURE_DOMAIN.items()}
-    assert svc.validate(good) is None
-    assert svc.validate({**good, "extra": "ignored"}) is None
-    assert svc.validate({**good, "chargeback_rate": 1.05}) is None  # inside the widened range
+    reason = lambda features: checks.check({"features": features}, bounds).reason
+    assert reason(good) is None
+    assert checks.check({"features": {**good, "extra": "ignored"}}, bounds).drift is True
+    assert reason({**good, "extra": "ignored"}) is None
+    assert reason({**good, "chargeback_rate": 1.05}) is None  # inside the widened range
     for bad in (None, "0.1", "NaN", True, float("nan"), 1.2, -0.2, 10**400):
-        assert svc.validate({**good, "chargeback_rate": bad}) == "invalid_features", bad
+        assert reason({**good, "chargeback_rate": bad}) == "invalid_features", bad
     missing = dict(good)
     del missing["txn_count_24h"]
-    assert svc.validate(missing) == "missing_features"
-    assert svc.validate(["not", "a", "dict"]) == "feature_error"
+    assert reason(missing) == "missing_features"

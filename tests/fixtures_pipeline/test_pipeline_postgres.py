@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from .conftest import BlackHole, Service, free_port
+from .conftest import SEED, BlackHole, Service, free_port, txn
 
 import feature_server  # noqa: E402
 
@@ -110,11 +110,48 @@ def test_postgres_schema_changes_and_corruption(pg_feature_server: Service, post
         assert http.get("/features/3").status_code == 200
 
 
+@pytest.fixture(scope="module")
+def pg_model_server(pg_feature_server: Service, prepared: dict) -> Iterator[Service]:
+    env = {"FEATURE_URL": pg_feature_server.url, "MODEL_DIR": str(prepared["model_dir"]), "MODEL_SEED": str(SEED)}
+    svc = Service("model_server", env, prepared["root"]).wait_healthy()
+    yield svc
+    svc.stop()
+
+
+def test_postgres_staleness_and_drift_like_sqlite(pg_model_server: Service, model_server: Service,
+                                                  postgres_dsn: str) -> None:
+    """The model server's freshness and schema checks see a PostgreSQL store as they see SQLite."""
+    clean = pg_model_server.predict(txn(3))
+    assert clean == model_server.predict(txn(3))  # same row, same answer, nothing flagged
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        stamp = conn.execute("SELECT updated_at FROM features WHERE entity_id = 3").fetchone()[0]
+        conn.execute("UPDATE features SET updated_at = '2020-01-01T00:00:00Z' WHERE entity_id = 3")
+        try:
+            assert pg_model_server.predict(txn(3)) == {**clean, "stale_features": True}
+        finally:
+            conn.execute("UPDATE features SET updated_at = %s WHERE entity_id = 3", (stamp,))
+        conn.execute("ALTER TABLE features ALTER COLUMN chargeback_rate TYPE text")
+        try:
+            out = pg_model_server.predict(txn(3))
+            assert out["reason"] == "schema_drift" and out["schema_drift"] is True and out["fallback"] is True
+        finally:
+            conn.execute("ALTER TABLE features ALTER COLUMN chargeback_rate TYPE double precision"
+                         " USING chargeback_rate::double precision")
+        conn.execute("ALTER TABLE features ADD COLUMN risk_v2 integer DEFAULT 7")
+        try:
+            assert pg_model_server.predict(txn(3)) == {**clean, "schema_drift": True}
+        finally:
+            conn.execute("ALTER TABLE features DROP COLUMN risk_v2")
+    assert pg_model_server.predict(txn(3)) == clean
+
+
 def test_postgres_store_in_process(postgres_dsn: str) -> None:
     async def main() -> None:
         store = feature_server.PostgresStore(postgres_dsn)
         try:
-            assert (await store.fetch(3))["entity_id"] == 3
+            row = await store.fetch(3)
+            assert row.values["entity_id"] == 3 and row.types["chargeback_rate"] == "real"
+            assert row.types["entity_id"] == "integer" and row.types["updated_at"] == "text"
             assert await store.fetch(123456) is None
             await store.ping()
             assert len(store._idle) == 1  # one pooled connection served all three

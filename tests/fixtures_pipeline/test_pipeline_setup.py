@@ -1,4 +1,4 @@
-"""setup_pipeline.py: a deterministic feature table and a cached, atomically written model."""
+"""setup_pipeline.py: a deterministic, fresh feature table, a cached model with its versions, the golden set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import numpy as np
 from .conftest import PIPELINE_DIR, SEED, run_setup
 
 import fraud_model  # noqa: E402  (on sys.path via conftest)
-from setup_pipeline import create_table, table_checksum  # noqa: E402
+import model_artifact  # noqa: E402
+from feature_checks import parse_timestamp  # noqa: E402
+from setup_pipeline import create_table, table_checksum, table_rows  # noqa: E402
 
 
 def test_table_shape(prepared: dict) -> None:
@@ -25,33 +27,45 @@ def test_table_shape(prepared: dict) -> None:
             vmin, vmax, nulls = conn.execute(
                 f"SELECT MIN({name}), MAX({name}), SUM({name} IS NULL) FROM features").fetchone()
             assert fmin <= vmin <= vmax <= fmax and nulls == 0, name
-        stamp = conn.execute("SELECT updated_at FROM features WHERE entity_id = 0").fetchone()[0]
+        stamps = [row[0] for row in conn.execute("SELECT updated_at FROM features")]
     finally:
         conn.close()
     assert cols == ["entity_id", *fraud_model.FEATURES, "updated_at"]
     assert (n, lo, hi) == (10_000, 0, 9_999)
     assert mode == "wal"
-    assert stamp.startswith("2023-12-31T") and stamp.endswith("Z")
+    # Fresh as of the setup: every row updated within ROW_AGE_SPAN_S before --as-of (now).
+    as_of = prepared["setup"]["as_of"]
+    ages = [as_of - parse_timestamp(stamp) for stamp in stamps]
+    assert all(stamp.endswith("Z") for stamp in stamps)
+    assert 0 <= min(ages) and max(ages) < fraud_model.ROW_AGE_SPAN_S
+    assert abs(as_of - prepared["started"]) < 120
 
 
-def test_same_seed_same_table(prepared: dict, tmp_path: Path) -> None:
-    model_dir = prepared["model_dir"]
-    run_setup(tmp_path / "a.db", model_dir, SEED)  # the model is cached: this is fast
-    run_setup(tmp_path / "b.db", model_dir, SEED)
-    create_table(tmp_path / "c.db", SEED + 1, 10_000)
+def test_same_seed_and_as_of_same_table(prepared: dict, tmp_path: Path) -> None:
+    model_dir, as_of = prepared["model_dir"], str(prepared["setup"]["as_of"])
+    run_setup(tmp_path / "a.db", model_dir, SEED, "--as-of", as_of)  # the model is cached: this is fast
+    run_setup(tmp_path / "b.db", model_dir, SEED, "--as-of", as_of)
+    create_table(tmp_path / "c.db", table_rows(SEED + 1, 10_000, int(as_of)))
+    create_table(tmp_path / "d.db", table_rows(SEED, 10_000, int(as_of) + 60))
     assert table_checksum(tmp_path / "a.db") == table_checksum(tmp_path / "b.db") == table_checksum(prepared["db"])
     assert table_checksum(tmp_path / "a.db") != table_checksum(tmp_path / "c.db")
+    # A later as-of moves only the timestamps.
+    same_values = "SELECT entity_id, txn_count_24h, avg_amount_30d, account_age_days, chargeback_rate," \
+                  " distinct_merchants_7d FROM features ORDER BY entity_id"
+    with sqlite3.connect(tmp_path / "a.db") as a, sqlite3.connect(tmp_path / "d.db") as d:
+        assert a.execute(same_values).fetchall() == d.execute(same_values).fetchall()
+    assert table_checksum(tmp_path / "a.db") != table_checksum(tmp_path / "d.db")
 
 
 def test_rerun_recreates_table_fresh(prepared: dict, tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
-    run_setup(db, prepared["model_dir"], SEED)
+    db, as_of = tmp_path / "run.db", str(prepared["setup"]["as_of"])
+    run_setup(db, prepared["model_dir"], SEED, "--as-of", as_of)
     want = table_checksum(db)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("UPDATE features SET chargeback_rate = 'corrupt' WHERE entity_id < 100")
     conn.execute("ALTER TABLE features RENAME COLUMN txn_count_24h TO renamed")
     conn.close()
-    run_setup(db, prepared["model_dir"], SEED)
+    run_setup(db, prepared["model_dir"], SEED, "--as-of", as_of)
     assert table_checksum(db) == want
 
 
@@ -64,7 +78,7 @@ def test_model_is_cached_per_seed(prepared: dict) -> None:
     meta = json.loads((model_path / "meta.json").read_text())
     ranges = json.loads((model_path / "ranges.json").read_text())
     assert meta["seed"] == SEED and meta["features"] == list(fraud_model.FEATURES)
-    assert meta["holdout_auc"] > 0.7
+    assert meta["holdout_auc"] > 0.7 and meta["label"] == "current"
     assert set(ranges) == set(fraud_model.FEATURES)
     assert all(r["min"] < r["max"] for r in ranges.values())
     current = json.loads((prepared["model_dir"] / "current.json").read_text())
@@ -84,15 +98,15 @@ def test_concurrent_setups_share_one_model(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(fraud_model, "train_model", train_in_lockstep)
     results: list = []
-    threads = [threading.Thread(target=lambda: results.append(fraud_model.ensure_model(model_dir, 5)))
+    threads = [threading.Thread(target=lambda: results.append(model_artifact.ensure_model(model_dir, 5)))
                for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     assert sorted(trained for _, trained in results) == [False, True]
-    assert sorted(p.name for p in model_dir.iterdir()) == ["current.json", fraud_model.model_key(5)]
-    assert fraud_model.load_model(model_dir, 5).meta["seed"] == 5
+    assert sorted(p.name for p in model_dir.iterdir()) == ["current.json", model_artifact.model_key(5)]
+    assert model_artifact.load_model(model_dir, 5).meta["seed"] == 5
 
 
 def test_training_is_deterministic() -> None:
@@ -104,7 +118,7 @@ def test_training_is_deterministic() -> None:
 
 
 def test_folded_scorer_matches_predict_proba(prepared: dict) -> None:
-    model = fraud_model.load_model(prepared["model_dir"], SEED)
+    model = model_artifact.load_model(prepared["model_dir"], SEED)
     folded = fraud_model.make_scorer(model.estimator)
     assert isinstance(folded, fraud_model.LinearScorer)
     rng = np.random.default_rng(2)
