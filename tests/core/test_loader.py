@@ -118,7 +118,7 @@ def _pipeline_dir(tmp_path, store: str) -> Path:
     ("feature_store: {sqlite: x.db, service: redis}", "",
      "feature_store names unknown service 'redis'"),
     ("feature_store: {sqlite: x.db}\nfeature_store: {sqlite: y.db}", "", "duplicate key 'feature_store'"),
-])
+], ids=["table", "key", "columns", "service", "duplicate"])
 def test_a_broken_pipeline_file_is_located_in_that_file(tmp_path, store, where, why):
     pipeline_file = _pipeline_dir(tmp_path, store)
     with pytest.raises(InvalidScenario) as info:
@@ -133,7 +133,7 @@ def test_a_broken_pipeline_file_is_located_in_that_file(tmp_path, store, where, 
 @pytest.mark.parametrize("text", [
     "name: s\ndefaults: &d {users: 5}\n",  # an unknown key, but the anchor itself is fine
     "name: s\nload: &l {users: 5, duration: 10s}\nexpect: {overall: {error_rate: '< 1%'}}\n",
-])
+], ids=["unused-anchor", "anchored-load"])
 def test_small_anchors_still_parse(tmp_path, text):
     path = tmp_path / "s.yaml"
     path.write_text(text)
