@@ -3,8 +3,8 @@
 Exit codes (the same for every command):
     0  done, every SLO held
     1  an SLO failed (the system under test missed it)
-    2  invalid input (scenario file, arguments); nothing was started
-    3  the harness or its environment failed (Docker, proxy, processes)
+    2  invalid input (scenario file, arguments, a directory that cannot serve); nothing was started
+    3  the harness or its environment failed (Docker, proxy, processes, a file it could not write)
   130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
 """
 
@@ -13,12 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_MAX_SEED = 2**63 - 1
+
+
+class _BadArgument(Exception):
+    """A command-line argument that cannot be used: message to stderr, exit code 2."""
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -49,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, backend=args.backend)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    _writable_dir(Path(args.reports_dir), "--reports-dir")
     result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
                           backend=args.backend)
     return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
@@ -69,7 +77,8 @@ def _run_exit_code(result, *, reproduce: str) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     if result.status != "completed" or result.report is None:
-        print(f"the harness failed: {result.error}", file=sys.stderr)
+        why = result.error or "its reports could not be built (see the message above)"
+        print(f"the harness failed: {why}", file=sys.stderr)
         return EXIT_INFRA
     if result.reports_error:
         return EXIT_INFRA
@@ -95,9 +104,19 @@ def _print_summary(report: dict | None) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from harness.journal import JOURNAL_FILE, read_journal
     from harness.reporting import build_reports
 
-    report = build_reports(Path(args.run_dir))
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        what = "not a directory" if run_dir.exists() else "no such directory"
+        raise _BadArgument(f"{args.command} {run_dir}: {what}")
+    if not (run_dir / JOURNAL_FILE).is_file():
+        raise _BadArgument(f"{args.command} {run_dir}: not a run directory (it has no {JOURNAL_FILE})")
+    if not any(r.get("kind") == "run_started" for r in read_journal(run_dir)):
+        raise _BadArgument(f"{args.command} {run_dir}: not a run directory ({JOURNAL_FILE} has "
+                           f"no run_started record)")
+    report = build_reports(run_dir)
     _print_summary(report)
     print(f"report: {Path(args.run_dir) / 'report.html'}")
     if args.command == "report":
@@ -108,7 +127,8 @@ def _report(args: argparse.Namespace) -> int:
 def _proxy(args: argparse.Namespace) -> int:
     from harness.proxy import serve_main
 
-    return serve_main(args.rest)
+    code = serve_main(args.rest)
+    return EXIT_INFRA if code == 1 else code  # 1 is Toxiproxy's "cannot listen"; ours is 3
 
 
 def _images(args: argparse.Namespace) -> int:
@@ -120,6 +140,8 @@ def _images(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from harness.cleanup import FAILED, cleanup
 
+    if Path(args.reports_dir).exists() and not Path(args.reports_dir).is_dir():
+        raise _BadArgument(f"--reports-dir {args.reports_dir}: not a directory")
     lines = cleanup(Path(args.reports_dir), run_id=args.run_id)
     for line in lines:
         print(line)
@@ -139,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("scenario")
     cmd.add_argument("--backend", choices=backend_names(), default=None)
     cmd.add_argument("--reports-dir", default="reports")
-    cmd.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
     cmd.set_defaults(func=_run)
     for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed, "
                                  "3 if its record is incomplete)"),
@@ -162,19 +184,53 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seed(text: str) -> int:
+    """``--seed``: an integer in the scenario's range, 0 to 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer (got {text!r})") from None
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1 (got {text})")
+    return value
+
+
+def _writable_dir(path: Path, option: str) -> None:
+    """Make sure ``path`` is (or can become) a directory we can write in; else _BadArgument."""
+    if path.exists() and not path.is_dir():
+        raise _BadArgument(f"{option} {path}: not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise _BadArgument(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``chaos-harness`` console script."""
+    """Entry point of the ``chaos-harness`` console script; see the exit codes above."""
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
     except InvalidScenario as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    except _BadArgument as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a file or directory the environment would not give us
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    except Exception as exc:  # a bug: never exit 1 ("SLO failed") for it
+        print(f"error: internal error of chaos-harness ({type(exc).__name__}: {exc}); "
+              f"please report it with the lines below", file=sys.stderr)
+        traceback.print_exc(limit=-3)
+        return EXIT_INFRA
 
 
 if __name__ == "__main__":

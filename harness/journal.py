@@ -109,7 +109,7 @@ def _ends_torn(fd: int) -> bool:
 
 
 def scan_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """The records of a JSONL file and the number of torn (unparsable) lines."""
+    """The records of a JSONL file and the number of torn lines (not a JSON object)."""
     records, torn = [], 0
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -118,7 +118,7 @@ def scan_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 record = None
             if isinstance(record, dict):
                 records.append(record)
@@ -128,7 +128,8 @@ def scan_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file, skipping torn lines left by a crash."""
+    """Yield the records (JSON objects) of a JSONL file, skipping a torn line left by a
+    crash and any line that is not an object (a file that is not ours yields nothing)."""
     yield from scan_jsonl(path)[0]
 
 

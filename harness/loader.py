@@ -1,7 +1,16 @@
 """Scenario files -> :class:`~harness.model.Scenario`, with every problem located.
 
-Nothing here starts anything: ``load_scenario`` reads YAML, validates types, fault
-kinds and SLO expressions, and cross-checks names against the pipeline declaration.
+Nothing here starts anything. ``load_scenario`` checks, in this order:
+
+1. the file itself (:mod:`harness.yamlfile`): size, encoding, nesting, aliases,
+   duplicate keys;
+2. every key's type and range (:mod:`harness.model`, each fault kind's ``Params``);
+3. the pipeline, always: the ``pipeline`` directory must hold a valid
+   ``pipeline.yaml``; faults must name its links and services, suit the backend,
+   and name only the feature-store columns it declares;
+4. across keys (``_cross_check``): fault names, times within the load, expectations
+   that name faults and can be judged, a steady-state window that fits.
+
 Each problem names file, line and key path, in one message per problem::
 
     scenarios/bad.yaml:12: faults[0].latency.latency_ms: must be >= 0 (got -5)
@@ -9,19 +18,22 @@ Each problem names file, line and key path, in one message per problem::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from harness.errors import InvalidScenario, Problem
 from harness.faults.registry import fault_kinds, get_fault
-from harness.model import COMMON_FAULT_KEYS, FaultSpec, Scenario
+from harness.located import not_a_mapping, problem_at, problems_of
+from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario
 from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
+from harness.units import Threshold
+from harness.yamlfile import Loc, YamlDocument, read_yaml
 
-Loc = tuple[Any, ...]
+_BACKENDS = ("process", "docker", "auto")
 
 
 def load_scenario(path: str | Path, backend: str | None = None) -> Scenario:
@@ -49,56 +61,49 @@ class _Loader:
         self.path = path
         self.backend = backend
         self.problems: list[Problem] = []
-        self.lines: dict[Loc, int] = {}
+        self.doc = YamlDocument(path, None, {})
 
     def problem(self, loc: Loc, message: str) -> None:
-        line = _line_of(self.lines, tuple(p for p in loc if not str(p).startswith("function-")))
-        self.problems.append(Problem(str(self.path), line, _dotted(loc), message))
+        self.problems.append(problem_at(self.doc, loc, message))
 
     def load(self) -> Scenario:
-        data = self._read()
+        self.doc = read_yaml(self.path)
+        data = self.doc.data
+        if not isinstance(data, dict):
+            raise InvalidScenario([not_a_mapping(self.doc, "scenario keys")])
         faults = self._faults(data.get("faults"))
-        specs = tuple(spec for _, spec in faults or ())
-        scenario = self._validated(Scenario, {**data, "faults": specs}, ()) if faults is not None or "faults" not in data else None
-        if faults:
-            self._check_pipeline(data, faults)
+        scenario = None
+        if faults is not None:
+            specs = tuple(spec for _, spec in faults)
+            scenario = self._validated(Scenario, {**data, "faults": specs}, ())
+        pipeline = self._pipeline(data.get("pipeline", Scenario.model_fields["pipeline"].default))
+        if pipeline is not None:
+            backend = self.backend or data.get("backend", "process")
+            for i, fault in faults or ():
+                self._check_targets(pipeline, backend, fault, i)
+                self._check_store(pipeline, fault, i)
         if scenario is not None:
             self._cross_check(scenario)
         if self.problems:
-            raise InvalidScenario(sorted(self.problems, key=lambda p: p.line or 0))
+            mine = str(self.path)
+            raise InvalidScenario(sorted(self.problems, key=lambda p: (p.file != mine, p.line or 0)))
         return scenario
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidScenario([Problem(str(self.path), None, "", f"cannot read file: {exc.strerror}")])
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            reason = getattr(exc, "problem", None) or str(exc)
-            raise InvalidScenario([Problem(str(self.path), line, "", f"invalid YAML: {reason}")])
-        if not isinstance(data, dict):
-            raise InvalidScenario([Problem(str(self.path), 1, "",
-                                           f"expected a mapping of scenario keys, got {type(data).__name__}")])
-        _index_lines(node, (), self.lines)
-        return data
 
     def _faults(self, raw: Any) -> list[tuple[int, FaultSpec]] | None:
         if raw is None:
-            return None
+            return []
         if not isinstance(raw, list):
             self.problem(("faults",), f"must be a list of faults (got {type(raw).__name__})")
+            return None
+        if len(raw) > MAX_FAULTS:
+            self.problem(("faults",), f"at most {MAX_FAULTS} faults (got {len(raw)})")
             return None
         kinds = fault_kinds()
         specs = []
         for i, item in enumerate(raw):
             loc = ("faults", i)
             if not isinstance(item, dict):
-                self.problem(loc, f"must be a mapping with name, at, for and one fault kind (got {item!r})")
+                self.problem(loc, f"must be a mapping with name, at, for and one fault kind (got {item!r:.60})")
                 continue
             given = [k for k in item if k not in COMMON_FAULT_KEYS]
             if len(given) != 1:
@@ -107,7 +112,7 @@ class _Loader:
                 continue
             kind = given[0]
             if kind not in kinds:
-                self.problem(loc + (kind,), f"unknown fault kind {kind!r}; known kinds: {', '.join(kinds)}")
+                self.problem(loc + (kind,), f"unknown fault kind {kind!r:.60}; known kinds: {', '.join(kinds)}")
                 continue
             common = {k: item[k] for k in COMMON_FAULT_KEYS if k in item}
             params = self._validated(kinds[kind].Params, item[kind] or {}, loc + (kind,))
@@ -120,119 +125,154 @@ class _Loader:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            self._add_pydantic(exc, loc)
+            self.problems += problems_of(exc, self.doc, loc)
             return None
 
-    def _add_pydantic(self, exc: ValidationError, prefix: Loc) -> None:
-        for error in exc.errors():
-            self.problem(prefix + tuple(error["loc"]), _message(error))
+    def _pipeline(self, raw: Any) -> Pipeline | None:
+        """The scenario's pipeline, or None after saying why it cannot be read."""
+        if not isinstance(raw, str):
+            return None  # the model reports the type
+        try:
+            directory = resolve_pipeline_dir(raw, self.path)
+            found = (directory / PIPELINE_FILE).is_file()
+        except (OSError, ValueError) as exc:
+            self.problem(("pipeline",), f"cannot resolve {raw!r:.80}: {exc}")
+            return None
+        if not found:
+            self.problem(("pipeline",), f"no {PIPELINE_FILE} in {raw!r:.80} (looked beside the "
+                         f"scenario, in its parent directories and in the current directory)")
+            return None
+        try:
+            return load_pipeline(directory)
+        except InvalidScenario as exc:
+            self.problems += exc.problems
+            return None
+
+    def _check_targets(self, pipeline: Pipeline, backend: Any, fault: FaultSpec, i: int) -> None:
+        """Links and services the fault names exist in the pipeline, on this backend."""
+        if backend not in _BACKENDS:
+            backend = "auto"  # the model reports a bad backend; check what holds anywhere
+        supported = getattr(get_fault(fault.kind), "backends", None)
+        if supported and backend not in (*supported, "auto"):
+            self.problem(("faults", i, fault.kind), f"runs only on the {' or '.join(supported)} "
+                         f"backend; this scenario's backend is {backend!r}")
+        for field, known in (("link", pipeline.links), ("service", pipeline.services)):
+            value = getattr(fault.params, field, None)
+            if value is not None and value not in known:
+                self.problem(("faults", i, fault.kind, field),
+                             f"pipeline {pipeline.name!r} has no {field} {value!r}; "
+                             f"it has: {', '.join(known)}")
+        link = pipeline.links.get(getattr(fault.params, "link", None) or "")
+        if link is not None and not link.on(backend):
+            self.problem(("faults", i, fault.kind, "link"),
+                         f"link {fault.params.link!r} exists only on the {' or '.join(link.backends)} "
+                         f"backend; this scenario's backend is {backend!r}")
+
+    def _check_store(self, pipeline: Pipeline, fault: FaultSpec, i: int) -> None:
+        """A data fault names only declared feature columns, never the key."""
+        if get_fault(fault.kind)(fault.params).target() != "feature_store":
+            return
+        loc, store = ("faults", i, fault.kind), pipeline.feature_store
+        if store is None:
+            self.problem(loc, f"pipeline {pipeline.name!r} declares no feature_store")
+            return
+        declared = store.columns
+        named = [(("column",), getattr(fault.params, "column", None))]
+        named += [(("columns", j), c) for j, c in enumerate(getattr(fault.params, "columns", None) or ())]
+        for where, column in named:
+            if column is None:
+                continue
+            if column == store.key:
+                self.problem(loc + where, f"{column!r} is the key of table {store.table!r}; "
+                             f"data faults change feature columns only")
+            elif declared is not None and column not in declared:
+                self.problem(loc + where, f"table {store.table!r} of pipeline {pipeline.name!r} has "
+                             f"no column {column!r}; its columns are: {', '.join(declared)}")
+        renamed = getattr(fault.params, "rename_to", None)
+        if renamed is not None and (renamed == store.key or renamed in (declared or ())):
+            self.problem(loc + ("rename_to",), f"table {store.table!r} already has a column "
+                         f"{renamed!r}; rename to a new name")
 
     def _cross_check(self, scenario: Scenario) -> None:
-        names = [f.name for f in scenario.faults]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                self.problem(("faults", i, "name"), f"duplicate fault name {name!r}")
+        """Checks across keys, each its own method: a new check is one more entry here."""
+        for check in (self._check_fault_names, self._check_fault_times, self._check_overlaps,
+                      self._check_expect_names, self._check_steady_window):
+            check(scenario)
+
+    def _check_fault_names(self, scenario: Scenario) -> None:
+        seen: set[str] = set()
         for i, fault in enumerate(scenario.faults):
-            if fault.at >= scenario.load.duration:
+            if fault.name in seen:
+                self.problem(("faults", i, "name"), f"duplicate fault name {fault.name!r}")
+            seen.add(fault.name)
+
+    def _check_fault_times(self, scenario: Scenario) -> None:
+        duration = scenario.load.duration
+        for i, fault in enumerate(scenario.faults):
+            if fault.at >= duration:
                 self.problem(("faults", i, "at"), f"must be before the load ends at "
-                             f"{scenario.load.duration:g}s (got {fault.at:g}s)")
-            elif fault.ends_at is not None and fault.ends_at > scenario.load.duration:
+                             f"{duration:g}s (got {fault.at:g}s)")
+            elif fault.ends_at is not None and fault.ends_at > duration:
                 self.problem(("faults", i, "for"), f"fault would end at {fault.ends_at:g}s, "
-                             f"after the load ends at {scenario.load.duration:g}s")
+                             f"after the load ends at {duration:g}s")
+            if fault.for_ is not None and get_fault(fault.kind).instant:
+                self.problem(("faults", i, "for"), f"a {fault.kind} fault happens at one instant "
+                             f"and has no duration; remove 'for'")
+
+    def _check_overlaps(self, scenario: Scenario) -> None:
         for loc, message in overlap_problems(scenario.faults):
             self.problem(loc, message)
+
+    def _check_expect_names(self, scenario: Scenario) -> None:
+        names = [f.name for f in scenario.faults]
         for key in scenario.expect.during:
             if key not in names:
                 self.problem(("expect", "during", key), f"names no fault; faults are: {names}")
+            elif get_fault(scenario.fault(key).kind).instant:
+                self.problem(("expect", "during", key), f"{key} is instant "
+                             f"({scenario.fault(key).kind}): its window is empty, so there is "
+                             f"nothing to judge; bound its recovery_time instead")
         if isinstance(scenario.expect.recovery_time, dict):
             for key in scenario.expect.recovery_time:
                 if key not in names:
                     self.problem(("expect", "recovery_time", key), f"names no fault; faults are: {names}")
 
-    def _check_pipeline(self, data: dict[str, Any], faults: list[tuple[int, FaultSpec]]) -> None:
-        directory = resolve_pipeline_dir(str(data.get("pipeline", Scenario.model_fields["pipeline"].default)), self.path)
-        try:
-            pipeline = load_pipeline(directory)
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
-            self.problem(("pipeline",), f"cannot load {directory / PIPELINE_FILE}: {exc}")
+    def _check_steady_window(self, scenario: Scenario) -> None:
+        """The window fits in the load, and after each fault whose recovery is bounded.
+
+        Recovery needs one full window between the fault's end (a kill: its instant) and
+        the next fault or the load's end (``harness.analysis.measure_recovery``); without
+        one the recovery_time verdict would be ``unknown`` whatever the system does.
+        """
+        window, duration = scenario.steady_state.window, scenario.load.duration
+        if window > duration:
+            self.problem(("steady_state", "window"), f"{window:g}s is longer than the load "
+                         f"({duration:g}s)")
             return
-        backend = self.backend or data.get("backend", "process")
-        for i, fault in faults:
-            supported = getattr(get_fault(fault.kind), "backends", None)
-            if supported and backend not in (*supported, "auto"):
-                self.problem(("faults", i, fault.kind), f"runs only on the {' or '.join(supported)} "
-                             f"backend; this scenario's backend is {backend!r}")
-            for field, known in (("link", pipeline.links), ("service", pipeline.services)):
-                value = getattr(fault.params, field, None)
-                if value is not None and value not in known:
-                    self.problem(("faults", i, fault.kind, field),
-                                 f"pipeline {pipeline.name!r} has no {field} {value!r}; "
-                                 f"it has: {', '.join(known)}")
-            link = pipeline.links.get(getattr(fault.params, "link", None) or "")
-            if link is not None and not link.on(backend):
-                self.problem(("faults", i, fault.kind, "link"),
-                             f"link {fault.params.link!r} exists only on the {' or '.join(link.backends)} "
-                             f"backend; this scenario's backend is {backend!r}")
-            if fault.kind in ("corrupt_features", "schema_change"):
-                self._check_columns(pipeline, fault, i)
-
-    def _check_columns(self, pipeline: Pipeline, fault: FaultSpec, i: int) -> None:
-        if pipeline.feature_store is None:
-            self.problem(("faults", i, fault.kind), f"pipeline {pipeline.name!r} declares no feature_store")
+        bounds = scenario.expect.recovery_time
+        named = ([f.name for f in scenario.faults] if isinstance(bounds, Threshold)
+                 else [n for n in bounds or {} if n in {f.name for f in scenario.faults}])
+        loc = ("expect", "recovery_time")
+        for name in named:
+            where = loc + (name,) if isinstance(bounds, dict) else loc
+            reason = _unmeasurable_recovery(scenario, scenario.fault(name))
+            if reason:
+                self.problem(where, f"the recovery of {name} cannot be measured: {reason}")
 
 
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = loc + (key.value,)
-            _index_lines(value, child, lines)
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, loc + (i,), lines)
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("function-after", "function-before", "function-plain"):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-_MESSAGES = {
-    "greater_than_equal": "must be >= {ge} (got {input!r})",
-    "greater_than": "must be > {gt} (got {input!r})",
-    "less_than_equal": "must be <= {le} (got {input!r})",
-    "less_than": "must be < {lt} (got {input!r})",
-    "extra_forbidden": "unknown key (value {input!r}); check the spelling against the schema",
-    "missing": "is required",
-    "literal_error": "must be one of {expected} (got {input!r})",
-}
-
-
-def _message(error: dict[str, Any]) -> str:
-    template = _MESSAGES.get(error["type"])
-    if template:
-        try:
-            return template.format(input=error.get("input"), **error.get("ctx", {}))
-        except (KeyError, IndexError):
-            pass
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] in ("value_error",) or "input" not in error:
-        return message
-    return f"{message[0].lower()}{message[1:]} (got {error['input']!r})"
-
-
-def _line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return lines.get(())
-
+def _unmeasurable_recovery(scenario: Scenario, fault: FaultSpec) -> str:
+    """Why the planned times leave no room to measure ``fault``'s recovery, or ''."""
+    if get_fault(fault.kind).instant:
+        start = fault.at
+    elif fault.ends_at is None:
+        return "it has no 'for', so it is reverted only when the load stops"
+    else:
+        start = fault.ends_at
+    window, duration = scenario.steady_state.window, scenario.load.duration
+    later = [f.at for f in scenario.faults if f is not fault and f.at >= start]
+    horizon = min([duration, *later])
+    if math.floor(horizon - window + 1e-9) >= math.floor(start):
+        return ""
+    until = "the next fault" if horizon < duration else "the end of the load"
+    return (f"no full {window:g}s steady-state window fits between its end at {start:g}s and "
+            f"{until} at {horizon:g}s; shorten steady_state.window or leave more time")

@@ -12,32 +12,72 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-from harness.units import Duration, SLOBound, format_duration
+from harness.units import MAX_DURATION_S, Duration, SLOBound, Threshold, format_duration
 
 COMMON_FAULT_KEYS = ("name", "at", "for")
 """Keys every fault has in YAML; the one other key is its kind, holding its params."""
+MAX_FAULTS = 100
+"""Most faults one scenario may declare."""
+MAX_OFFERED_RPS = 100_000
+"""Most requests per second a load may aim for (``users`` x ``rate_per_user``)."""
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
 class Frozen(BaseModel):
-    """Base of every scenario class: immutable, unknown keys rejected."""
+    """Base of every scenario class: immutable, unknown keys rejected, numbers finite."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class LoadSpec(Frozen):
-    """Locust load: ``users`` users reaching the ingress, each at ``rate_per_user`` req/s."""
+    """Locust load: ``users`` users reaching the ingress, each at ``rate_per_user`` req/s.
+
+    Bounds: 1-10,000 users, a spawn rate up to 10,000 users/s, up to 10,000 req/s per
+    user and ``MAX_OFFERED_RPS`` (100,000 req/s) in all, for more than 0 s and at most 7 days.
+    """
 
     users: int = Field(10, ge=1, le=10_000)
-    spawn_rate: float = Field(10.0, gt=0)
-    duration: Duration = 30.0
+    spawn_rate: float = Field(10.0, gt=0, le=10_000)
+    duration: Duration = Field(30.0, gt=0)
     rate_per_user: float = Field(10.0, gt=0, le=10_000)
     """Requests per second each user aims for (Locust ``constant_throughput``)."""
 
+    @model_validator(mode="after")
+    def _offered_rate_is_sane(self) -> "LoadSpec":
+        offered = self.users * self.rate_per_user
+        if offered > MAX_OFFERED_RPS:
+            raise ValueError(f"users x rate_per_user aims at {offered:,.0f} req/s; the limit is "
+                             f"{MAX_OFFERED_RPS:,} req/s")
+        return self
+
+
+def _within(bound: Threshold | None, *, bare: str | None, units: tuple[str, ...], high: float,
+            what: str, takes: str, between: str) -> Threshold | None:
+    """``bound`` if written in one of ``units`` (or bare, in unit ``bare``) and in ``[0, high]``.
+
+    ``high`` is in ``bare``'s unit; a bound written in another time unit is converted.
+    """
+    if bound is None:
+        return None
+    if bound.unit is not None and bound.unit not in units:
+        raise ValueError(f"{what} is written as {takes} (got {bound.text!r})")
+    value = bound.bound(bare) if bare in ("ms", "s") else bound.value
+    if not 0 <= value <= high:
+        raise ValueError(f"{what} must be between {between} (got {bound.text!r})")
+    return bound
+
+
+_SEVEN_DAYS = "0 and 7 days"
+
 
 class SLOSet(Frozen):
-    """Bounds over one window of the request log; each key is one SLO."""
+    """Bounds over one window of the request log; each key is one SLO.
+
+    Rates are between 0% and 100%, latencies and recovery times between 0 and 7 days,
+    throughput between 0 and 100,000 req/s; anything else is a typo caught by ``validate``.
+    """
 
     error_rate: SLOBound | None = None
     p50_ms: SLOBound | None = None
@@ -45,6 +85,27 @@ class SLOSet(Frozen):
     p99_ms: SLOBound | None = None
     fallback_rate: SLOBound | None = None
     throughput_rps: SLOBound | None = None
+
+    @field_validator("error_rate", "fallback_rate")
+    @classmethod
+    def _a_rate(cls, bound: Threshold | None) -> Threshold | None:
+        return _within(bound, bare=None, units=("%",), high=1.0, what="a rate",
+                       takes="a percentage ('< 1%') or a fraction ('< 0.01')",
+                       between="0% and 100% (a bare number is a fraction: 0 to 1)")
+
+    @field_validator("p50_ms", "p95_ms", "p99_ms")
+    @classmethod
+    def _a_latency(cls, bound: Threshold | None) -> Threshold | None:
+        return _within(bound, bare="ms", units=("ms", "s", "m"), high=MAX_DURATION_S * 1000,
+                       what="a latency",
+                       takes="ms, s, m or a bare number of ms", between=_SEVEN_DAYS)
+
+    @field_validator("throughput_rps")
+    @classmethod
+    def _a_throughput(cls, bound: Threshold | None) -> Threshold | None:
+        return _within(bound, bare="req/s", units=(), high=MAX_OFFERED_RPS, what="a throughput",
+                       takes="a bare number of req/s",
+                       between=f"0 and {MAX_OFFERED_RPS:,} req/s")
 
     def items(self) -> list[tuple[str, Any]]:
         """The SLOs that are set, as ``(metric, Threshold)`` pairs."""
@@ -66,9 +127,9 @@ class FaultSpec(Frozen):
     A fault without ``for`` is either instantaneous (kill) or stays until the load ends.
     """
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
     at: Duration = 0.0
-    for_: Duration | None = Field(None, alias="for")
+    for_: Duration | None = Field(None, alias="for", gt=0)
     kind: str
     params: Any
 
@@ -110,19 +171,29 @@ class Expect(Frozen):
     recovery_time: SLOBound | dict[str, SLOBound] | None = None
     """One bound for every fault, or a bound per fault name."""
 
+    @field_validator("recovery_time")
+    @classmethod
+    def _a_time(cls, bounds: Any) -> Any:
+        for bound in bounds.values() if isinstance(bounds, dict) else [bounds]:
+            _within(bound, bare="s", units=("ms", "s", "m"), high=MAX_DURATION_S,
+                    what="a recovery time",
+                    takes="ms, s, m or a bare number of seconds", between=_SEVEN_DAYS)
+        return bounds
+
 
 class Scenario(Frozen):
     """A whole scenario file."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
     description: str = ""
     pipeline: str = "fixtures/pipeline"
     """Directory holding ``pipeline.yaml``, relative to the scenario's project root."""
     backend: Literal["process", "docker", "auto"] = "process"
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    """Every random choice follows it; numpy and the proxy need 0 <= seed < 2**63."""
     load: LoadSpec = LoadSpec()
     steady_state: SteadyState = SteadyState()
-    faults: tuple[FaultSpec, ...] = ()
+    faults: tuple[FaultSpec, ...] = Field((), max_length=MAX_FAULTS)
     expect: Expect = Expect()
 
     def fault(self, name: str) -> FaultSpec:

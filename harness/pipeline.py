@@ -17,14 +17,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import InvalidScenario
+from harness.located import not_a_mapping, problems_of
+from harness.units import Identifier
+from harness.yamlfile import read_yaml
 
 PIPELINE_FILE = "pipeline.yaml"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class ServiceSpec(_Frozen):
@@ -52,12 +56,19 @@ class LinkSpec(_Frozen):
 
 
 class FeatureStoreSpec(_Frozen):
-    """Where the feature table lives (the data faults' target)."""
+    """Where the feature table lives (the data faults' target).
+
+    Table, key and column names are SQL identifiers (``^[A-Za-z_][A-Za-z0-9_]*$``): the
+    stores build statements from them, so nothing else may reach SQL.
+    """
 
     sqlite: str
-    table: str = "features"
-    key: str = "entity_id"
+    table: Identifier = "features"
+    key: Identifier = "entity_id"
     service: str = "feature-server"
+    columns: tuple[Identifier, ...] | None = None
+    """The feature columns (key and ``updated_at`` excluded); when given, data faults
+    may name only these, and ``validate`` says so before anything starts."""
 
 
 class LoadTargetSpec(_Frozen):
@@ -85,6 +96,9 @@ class Pipeline(_Frozen):
             for end in ends:
                 if end != "load" and end not in self.services:
                     raise ValueError(f"link {name!r} names unknown service {end!r}")
+        store = self.feature_store
+        if store is not None and store.service not in self.services:
+            raise ValueError(f"feature_store names unknown service {store.service!r}")
         return self
 
     def start_order(self) -> list[str]:
@@ -103,8 +117,12 @@ class Pipeline(_Frozen):
 
 
 def load_pipeline(directory: str | Path) -> Pipeline:
-    """Read ``<directory>/pipeline.yaml``."""
+    """Read ``<directory>/pipeline.yaml``; InvalidScenario lists its problems by line."""
     directory = Path(directory).resolve()
-    with open(directory / PIPELINE_FILE, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return Pipeline.model_validate({**data, "dir": directory})
+    doc = read_yaml(directory / PIPELINE_FILE)
+    if not isinstance(doc.data, dict):
+        raise InvalidScenario([not_a_mapping(doc, "pipeline keys")])
+    try:
+        return Pipeline.model_validate({**doc.data, "dir": directory})
+    except ValidationError as exc:
+        raise InvalidScenario(problems_of(exc, doc)) from None

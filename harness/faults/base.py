@@ -43,7 +43,7 @@ Undo = Callable[[], None]
 class Params(BaseModel):
     """Base of every fault's parameters: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 @dataclass

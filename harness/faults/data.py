@@ -15,13 +15,14 @@ from pydantic import Field, model_validator
 from harness.faults.base import DataFault, FaultContext, Params
 from harness.faults.registry import register
 from harness.stores.base import FeatureStore
+from harness.units import Identifier
 
 
 class CorruptParams(Params):
     fraction: float = Field(gt=0, le=1)
     """Share of rows to corrupt."""
     mode: Literal["nan", "out_of_range", "wrong_type"] = "nan"
-    columns: tuple[str, ...] = ()
+    columns: tuple[Identifier, ...] = ()
     """Feature columns to corrupt; empty = every feature column (as the table has them then)."""
 
 
@@ -42,8 +43,8 @@ class CorruptFeaturesFault(DataFault):
 
 
 class SchemaChangeParams(Params):
-    column: str
-    rename_to: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    column: Identifier
+    rename_to: Identifier | None = None
     drop: bool = False
 
     @model_validator(mode="after")

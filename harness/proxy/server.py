@@ -133,13 +133,24 @@ def _normalise(argv: list[str]) -> list[str]:
     return out
 
 
+def _port(text: str) -> int:
+    """``--port``: 0-65535 (the resolver would silently take 99999 as 34463)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"invalid port {text}: must be 0-65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m harness.proxy",
         description="Toxiproxy-API-compatible fault proxy (behaves like toxiproxy-server 2.12.0).",
     )
     p.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8474, help="API port; 0 picks a free one (default 8474)")
+    p.add_argument("--port", type=_port, default=8474, help="API port; 0 picks a free one (default 8474)")
     p.add_argument("--config", help="JSON file of proxies to populate at startup")
     p.add_argument("--seed", type=int, help="seed every random choice (toxicity, jitter, slicer)")
     p.add_argument("--proxy-metrics", action="store_true", help="serve /metrics with proxy byte counters")

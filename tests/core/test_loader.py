@@ -10,8 +10,17 @@ from harness.loader import load_scenario
 from harness.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))
+INVALID_DIR = ROOT / "tests" / "scenarios" / "invalid"
+INVALID = sorted(p for p in INVALID_DIR.iterdir() if p.suffix != ".expect")
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def expected_message(path: Path) -> str:
+    """A text file's first line says ``# expect: MESSAGE``; bytes files have NAME.expect."""
+    beside = INVALID_DIR / f"{path.name.split('.')[0]}.expect"
+    if beside.exists():
+        return beside.read_text().strip()
+    return path.read_text().splitlines()[0].removeprefix("# expect: ")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -20,9 +29,9 @@ def test_shipped_scenarios_validate(path):
     assert scenario.name == path.stem
 
 
-@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_each_broken_file_names_file_line_and_key(path):
-    expected = path.read_text().splitlines()[0].removeprefix("# expect: ")
+    expected = expected_message(path)
     with pytest.raises(InvalidScenario) as info:
         load_scenario(path)
     message = str(info.value)
@@ -59,3 +68,79 @@ def test_yaml_model_yaml_round_trip(path, tmp_path):
     reloaded = load_scenario(again)
     assert reloaded.model_copy(update={"pipeline": scenario.pipeline}) == scenario
     assert Scenario.model_validate(dumped) == scenario
+
+
+def test_a_file_over_one_mib_is_refused_without_being_read(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:  # 50 MB, sparse: refused from its size alone
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(InvalidScenario, match=r"huge.yaml: file is over the 1 MiB limit \(52,428,800 bytes\)"):
+        load_scenario(path)
+
+
+def test_faults_null_means_no_faults(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nfaults:\n")
+    assert load_scenario(path).faults == ()
+
+
+def test_an_unknown_schema_change_column_is_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nfaults:\n  - name: r\n    at: 1s\n    for: 2s\n"
+                    "    schema_change: {column: entity_id, rename_to: x}\n"
+                    "  - name: d\n    at: 4s\n    for: 2s\n    schema_change: {column: amount, drop: true}\n")
+    with pytest.raises(InvalidScenario) as info:
+        load_scenario(path)
+    assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
+        "faults[0].schema_change.column: 'entity_id' is the key of table 'features'; "
+        "data faults change feature columns only",
+        "faults[1].schema_change.column: table 'features' of pipeline 'fraud-scoring' has no "
+        "column 'amount'; its columns are: txn_count_24h, avg_amount_30d, account_age_days, "
+        "chargeback_rate, distinct_merchants_7d"]
+    assert [p.line for p in info.value.problems] == [6, 10]
+
+
+def _pipeline_dir(tmp_path, store: str) -> Path:
+    """A copy of the reference pipeline declaration with another feature_store line."""
+    text = (ROOT / "fixtures" / "pipeline" / "pipeline.yaml").read_text()
+    head = text[:text.index("feature_store:")]
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "pipeline.yaml").write_text(head + store + "\n")
+    (tmp_path / "s.yaml").write_text("name: s\npipeline: p\n")
+    return tmp_path / "p" / "pipeline.yaml"
+
+
+@pytest.mark.parametrize("store,where,why", [
+    ('feature_store: {sqlite: x.db, table: "features; DROP TABLE x"}', "feature_store.table",
+     "must match ^[A-Za-z_][A-Za-z0-9_]*$"),
+    ("feature_store: {sqlite: x.db, key: \"id'\"}", "feature_store.key", "must match"),
+    ('feature_store: {sqlite: x.db, columns: [a, "b c"]}', "feature_store.columns[1]", "must match"),
+    ("feature_store: {sqlite: x.db, service: redis}", "",
+     "feature_store names unknown service 'redis'"),
+    ("feature_store: {sqlite: x.db}\nfeature_store: {sqlite: y.db}", "", "duplicate key 'feature_store'"),
+], ids=["table", "key", "columns", "service", "duplicate"])
+def test_a_broken_pipeline_file_is_located_in_that_file(tmp_path, store, where, why):
+    pipeline_file = _pipeline_dir(tmp_path, store)
+    with pytest.raises(InvalidScenario) as info:
+        load_scenario(tmp_path / "s.yaml")
+    [problem] = info.value.problems
+    assert problem.file == str(pipeline_file)
+    assert problem.path == where and why in problem.message
+    lines = pipeline_file.read_text().splitlines()
+    assert problem.line == (len(lines) if where or "duplicate" in why else 3)  # 3: `name:`
+
+
+def test_anchors_are_no_problem_in_themselves(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nload: &l {users: 5, duration: 10s}\nx-defaults: &d {users: 5}\n")
+    with pytest.raises(InvalidScenario) as info:
+        load_scenario(path)
+    assert [(p.line, p.path) for p in info.value.problems] == [(3, "x-defaults")]  # only the unknown key
+
+
+def test_aliases_within_the_limit_are_expanded(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nsteady_state: {window: 2s, slo: &slo {error_rate: '< 1%'}}\n"
+                    "expect: {overall: *slo}\n")
+    scenario = load_scenario(path)
+    assert scenario.expect.overall == scenario.steady_state.slo

@@ -133,3 +133,12 @@ def test_pipeline_yaml_points_at_these_files() -> None:
     text = (PIPELINE_DIR / "pipeline.yaml").read_text()
     for name in ("setup_pipeline.py", "feature_server:app", "model_server:app", "locustfile.py"):
         assert name in text
+
+
+def test_pipeline_yaml_declares_the_tables_feature_columns(prepared: dict) -> None:
+    from harness.pipeline import load_pipeline
+    from harness.stores.sqlite import SqliteFeatureStore
+
+    store = load_pipeline(PIPELINE_DIR).feature_store
+    assert store.columns == fraud_model.FEATURES
+    assert SqliteFeatureStore(prepared["db"], table=store.table, key=store.key).columns() == list(store.columns)
