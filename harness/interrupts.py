@@ -100,8 +100,8 @@ class RunGuard:
             _thread.interrupt_main(signal.SIGINT)
 
     def check(self) -> None:
-        """Raise RunAborted if another thread aborted the run (for loops that poll;
-        needed only when the guard could not install handlers outside the main thread)."""
+        """Raise RunAborted if another thread aborted the run. For the runner's polling
+        loops, when the guard runs outside the main thread and has no handlers to use."""
         if self.abort_reason is not None and self._armed and not self._installed:
             self._armed = False
             raise RunAborted(self.abort_reason)
