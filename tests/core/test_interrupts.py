@@ -66,5 +66,5 @@ def test_an_abort_from_another_thread_raises_in_the_main_thread(journal):
         with pytest.raises(RunAborted, match="the proxy died"):
             threading.Thread(target=guard.abort, args=("the proxy died",)).start()
             _until_raised()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0
     assert not guard.interrupted  # an abort is no interrupt: exit 3, not 130
