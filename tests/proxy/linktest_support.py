@@ -30,7 +30,7 @@ from proxytest_support import SEED, TOL, Api, Upstream, connect, echo_rtt
 
 MS = 0.001
 #: The most times a timed measurement is taken (a repeat only follows a late sample).
-TRIES = 6
+TRIES = 10
 #: How early a timed event may come: timers fire on a 1 ms clock, and our start
 #: mark precedes the proxy's read of the first byte (so this only absorbs rounding).
 EARLY = 0.003

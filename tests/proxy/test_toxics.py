@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 import time
@@ -34,6 +35,7 @@ from linktest_support import (
     proxy_to,
     recv_reads,
     result,
+    seeded_cuts,
     seeded_delays,
     settle,
     settle_many,
@@ -457,51 +459,72 @@ def _sliced_reads(api: Api, upstream: Upstream, data: bytes, **attrs: int) -> li
     return [(t - t0, d) for t, d in reads]
 
 
-def _slicing(listen: str, upstream: Upstream, data: bytes) -> dict[str, float]:
-    """One transfer of ``data`` downstream through the slicer on ``listen``.
-
-    Returns the largest read and the mean gap between pieces, measured from the send
-    (the first piece leaves at once): a late reader can only merge pieces (larger
-    reads, fewer gaps) and come later, so both values only grow with noise.
-    """
+def _slice_once(listen: str, upstream: Upstream, data: bytes) -> tuple[list[int], float]:
+    """One transfer of ``data`` downstream through the slicer on ``listen``: where each
+    read ended (byte offsets) and when the last one came (s after the send)."""
     c, u = pair(listen, upstream)
     with c, u:
         t0 = time.monotonic()
         u.sendall(data)
         reads = recv_reads(c, len(data))
     assert b"".join(d for _, d in reads) == data  # intact and in order
-    return {"largest read (B)": max(len(d) for _, d in reads),
-            "mean gap": (reads[-1][0] - t0) / max(1, len(reads) - 1), "reads": len(reads)}
+    return list(itertools.accumulate(len(d) for _, d in reads)), reads[-1][0] - t0
+
+
+def _pieces(ends: list[int], cuts: list[int] | None) -> list[int]:
+    """The sizes of the pieces the slicer made.
+
+    A late reader can merge pieces into one read but never split one. On our server the
+    cuts are known from the seed (``cuts``): every read must end on one of them, and the
+    pieces are the cuts'. Against a real Toxiproxy (``cuts`` None) they are the reads.
+    """
+    __tracebackhide__ = True
+    if cuts is None:
+        return [b - a for a, b in zip([0, *ends], ends)]
+    assert set(ends) <= set(cuts[1:]), f"a read ended off the seed's cuts: {ends} vs {cuts}"
+    return [b - a for a, b in zip(cuts, cuts[1:])]
 
 
 def test_slicer_average_one_gives_one_byte_pieces(api: Api, upstream: Upstream) -> None:
-    """24 B with average_size 1, variation 0: exactly 24 pieces (delay keeps them apart)."""
+    """24 B with average_size 1, variation 0: exactly 24 pieces, so the last one leaves
+    23 delays of 10 ms after the first (fewer pieces would end sooner)."""
     name, listen = proxy_to(api, upstream)
     api.toxic(name, "slicer", average_size=1, size_variation=0, delay=10_000)
-    settle_many("24 B sliced by 1", lambda: _slicing(listen, upstream, b"abcdefghijklmnopqrstuvwx"),
-                {"largest read (B)": (1, 1)})  # so 24 one-byte pieces
+    settle_many("24 B sliced by 1", lambda: {"last piece": _slice_once(listen, upstream, pattern(24))[1]},
+                {"last piece": (0.230 - EARLY, 0.230 + TOL)})
 
 
 def test_slicer_pieces_and_delay_in_microseconds(api: Api, upstream: Upstream) -> None:
     """100 B, average 10 ± 5, delay 20 000 µs: pieces of at most 15 B, 20 ms apart."""
     name, listen = proxy_to(api, upstream)
-    api.toxic(name, "slicer", average_size=10, size_variation=5, delay=20_000)
-    settle_many("100 B sliced by 10 ± 5", lambda: _slicing(listen, upstream, pattern(100)),
-                {"largest read (B)": (1, 15), "mean gap": (0.020 - 2 * MS, 0.020 + 2 * MS)})
+    toxic = api.toxic(name, "slicer", average_size=10, size_variation=5, delay=20_000)
+    connection = itertools.count()
+
+    def measure() -> dict[str, float]:
+        ends, last = _slice_once(listen, upstream, pattern(100))
+        cuts = None if REAL else seeded_cuts(name, toxic["name"], 100, 10, 5, next(connection))
+        pieces = _pieces(ends, cuts)
+        return {"largest piece (B)": max(pieces), "mean gap": last / max(1, len(pieces) - 1)}
+
+    settle_many("100 B sliced by 10 ± 5", measure,
+                {"largest piece (B)": (1, 15), "mean gap": (0.020 - 2 * MS, 0.020 + 2 * MS)})
 
 
 def test_slicer_large_payload_piece_count(api: Api, upstream: Upstream) -> None:
     """TestSlicerToxic's bounds scaled down: every piece <= average + variation (so at
     least 22 pieces for 32 KiB), and no more than 64."""
     name, listen = proxy_to(api, upstream)
-    api.toxic(name, "slicer", average_size=1024, size_variation=512, delay=4_000)
+    toxic = api.toxic(name, "slicer", average_size=1024, size_variation=512, delay=4_000)
+    connection = itertools.count()
 
     def measure() -> dict[str, float]:
-        got = _slicing(listen, upstream, pattern(32 * 1024))
-        assert got["reads"] <= 64, got  # a late reader only merges pieces
-        return got
+        ends, _ = _slice_once(listen, upstream, pattern(32 * 1024))
+        pieces = _pieces(ends, None if REAL else seeded_cuts(name, toxic["name"], 32 * 1024, 1024, 512,
+                                                             next(connection)))
+        assert len(pieces) <= 64, pieces
+        return {"largest piece (B)": max(pieces)}
 
-    settle_many("32 KiB sliced by 1024 ± 512", measure, {"largest read (B)": (1, 1536)})
+    settle_many("32 KiB sliced by 1024 ± 512", measure, {"largest piece (B)": (1, 1536)})
 
 
 @ours_only
