@@ -7,7 +7,8 @@
 #
 # Defaults: 5 runs, one burner per core (`nproc`), `-m "not slow and not docker"`.
 # The burners are busy shell loops at normal priority, started here and always
-# stopped here (EXIT trap: success, failure, Ctrl-C, SIGTERM). No-images mode:
+# stopped here (EXIT trap: success, failure, Ctrl-C, SIGTERM once the running pytest has
+# torn down; a burner also ends by itself when this script is gone). No-images mode:
 # CHAOS_IMAGE_TAG points every image at a tag that does not exist, CHAOS_IMAGES=skip.
 source "$(dirname "$0")/_venv.sh"
 set +e
@@ -39,7 +40,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 for _ in $(seq "$burners"); do
-  bash -c 'while :; do :; done' &
+  # busy until stopped, or until this script is gone (even SIGKILLed): kill -0 is a builtin
+  bash -c 'while kill -0 "$1" 2>/dev/null; do :; done' burner "$$" &
   burner_pids+=("$!")
 done
 echo "[stress] ${burners} CPU burner(s) running: pids ${burner_pids[*]}"
