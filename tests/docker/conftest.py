@@ -10,6 +10,7 @@ marker in this directory (pure unit tests of the Docker code) always run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
@@ -55,8 +56,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if decided.action == "ready":
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    capture = session.config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():
+    capture = session.config.pluginmanager.get_plugin("capturemanager")  # None with -p no:capture
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         say = reporter.write_line if reporter else print
         say(f"[images] {decided.reason}")
         if decided.action == "build":
