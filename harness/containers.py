@@ -2,8 +2,8 @@
 
 Two context managers, each yielding a small handle:
 
-* :func:`postgres_container` — a PostgreSQL feature store (``chaos-harness/postgres:local``),
-* :func:`toxiproxy_container` — a Toxiproxy-API server (``chaos-harness/proxy:local``, or
+* :func:`postgres_container` — a PostgreSQL feature store (``IMAGES["postgres"]``),
+* :func:`toxiproxy_container` — a Toxiproxy-API server (``IMAGES["proxy"]``, or
   any image with the real Toxiproxy's layout, e.g. ``ghcr.io/shopify/toxiproxy:2.12.0``).
 
 Ryuk (testcontainers' reaper) cannot be pulled here, so it is disabled; instead every
@@ -27,7 +27,7 @@ from typing import Iterator
 
 from harness.dockerutil import owner_labels
 from harness.errors import ProbeTimeout
-from harness.images import IMAGES
+from harness.images import IMAGES, require_built
 
 _USER, _PASSWORD, _DB = "chaos", "chaos", "features"
 
@@ -40,7 +40,11 @@ def _no_ryuk() -> None:
 
 
 def _container(image: str, run_id: str, *ports: int):
-    """A configured, not yet started DockerContainer with our label and loopback ports."""
+    """A configured, not yet started DockerContainer with our label and loopback ports.
+
+    Raises DriverError when ``image`` is one of ours and absent, instead of letting
+    testcontainers try to pull it from a registry."""
+    require_built(image)
     _no_ryuk()
     from testcontainers.core.container import DockerContainer
 
@@ -110,7 +114,7 @@ def postgres_container(*, image: str | None = None, run_id: str | None = None, n
     with container:
         dsn = f"postgresql://{_USER}:{_PASSWORD}@127.0.0.1:{_published(container, 5432)}/{_DB}"
         _wait(f"PostgreSQL at {dsn}", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None,
-              timeout, "docker logs of the container; is chaos-harness/postgres:local built?")
+              timeout, "docker logs of the container")
         yield PostgresHandle(dsn=dsn, container=container, network_alias=alias if network else None)
 
 
@@ -149,7 +153,7 @@ def toxiproxy_container(*, image: str | None = None, run_id: str | None = None, 
     with container:
         url = f"http://127.0.0.1:{_published(container, 8474)}"
         _wait(f"Toxiproxy API at {url}", lambda: requests.get(f"{url}/version", timeout=2).ok,
-              timeout, "docker logs of the container; is chaos-harness/proxy:local built?")
+              timeout, "docker logs of the container")
         yield ProxyHandle(url=url, container=container,
                           ports={p: _published(container, p) for p in proxy_ports})
 

@@ -58,14 +58,17 @@ BASE_PACKAGES = ("python3", "python3-venv", "postgresql", "ca-certificates", "cu
 HASH_LABEL = "chaos-harness.build-hash"
 _BASE_RECIPE, _RECIPE = "1", "2"  # bump to force a rebuild of base / of the other images
 
-IMAGES = {
-    "base": os.environ.get("BASE_IMAGE", "chaos-harness/base:local"),
-    "postgres": os.environ.get("POSTGRES_IMAGE", "chaos-harness/postgres:local"),
-    "runtime": os.environ.get("RUNTIME_IMAGE", "chaos-harness/runtime:local"),
-    "pipeline": os.environ.get("PIPELINE_IMAGE", "chaos-harness/pipeline:local"),
-    "proxy": os.environ.get("TOXIPROXY_IMAGE", "chaos-harness/proxy:local"),
-}
-"""Image tags by role; the same variables (and defaults) as ``docker-compose.chaos.yml``."""
+OWN_PREFIX = "chaos-harness/"
+"""Repository prefix of the images we build: never pulled, always built here."""
+IMAGE_TAG = os.environ.get("CHAOS_IMAGE_TAG", "local")
+"""The tag of every image we build. A tag that does not exist (``CHAOS_IMAGE_TAG=absent``)
+makes the harness and the tests behave as if no image had been built."""
+_ROLE_VARIABLES = {"base": "BASE_IMAGE", "postgres": "POSTGRES_IMAGE", "runtime": "RUNTIME_IMAGE",
+                   "pipeline": "PIPELINE_IMAGE", "proxy": "TOXIPROXY_IMAGE"}
+IMAGES = {role: os.environ.get(variable, f"{OWN_PREFIX}{role}:{IMAGE_TAG}")
+          for role, variable in _ROLE_VARIABLES.items()}
+"""Image tags by role; the same variables as ``docker-compose.chaos.yml`` (a role's
+variable overrides ``CHAOS_IMAGE_TAG``)."""
 
 _SKIP_DIRS = {"__pycache__", ".cache", ".pytest_cache", ".hypothesis", ".mypy_cache"}
 _SKIP_SUFFIXES = (".pyc", ".db", ".db-wal", ".db-shm", ".sqlite")
@@ -412,9 +415,18 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
     return result
 
 
-def missing_images(client=None) -> list[str]:
-    """Tags of the images ``docker-compose.chaos.yml`` needs that the engine lacks
-    (asked through ``client`` when given, else through a client of its own)."""
+COMPOSE_ROLES = ("postgres", "pipeline", "proxy")
+"""The roles ``docker-compose.chaos.yml`` runs."""
+
+
+def compose_environment() -> dict[str, str]:
+    """The variables ``docker-compose.chaos.yml`` reads its image tags from, as resolved here."""
+    return {_ROLE_VARIABLES[role]: IMAGES[role] for role in COMPOSE_ROLES}
+
+
+def absent_images(tags: list[str], client=None) -> list[str]:
+    """Which of ``tags`` the engine lacks (asked through ``client`` when given, else
+    through a client of its own)."""
     import docker
 
     from harness.dockerutil import docker_client
@@ -422,16 +434,28 @@ def missing_images(client=None) -> list[str]:
     own = client is None
     client = client or docker_client()
     try:
-        missing = []
-        for key in ("postgres", "pipeline", "proxy"):
+        absent = []
+        for tag in tags:
             try:
-                client.images.get(IMAGES[key])
+                client.images.get(tag)
             except docker.errors.ImageNotFound:
-                missing.append(IMAGES[key])
-        return missing
+                absent.append(tag)
+        return absent
     finally:
         if own:
             client.close()
+
+
+def missing_images(roles: tuple[str, ...] = COMPOSE_ROLES, client=None) -> list[str]:
+    """Tags of the images of ``roles`` (default: those compose runs) that the engine lacks."""
+    return absent_images([IMAGES[role] for role in roles], client)
+
+
+def require_built(tag: str) -> None:
+    """Raise DriverError when ``tag`` is one of ours and absent: ours are built, never pulled."""
+    if tag.startswith(OWN_PREFIX) and absent_images([tag]):
+        raise DriverError(f"image {tag} is missing (it is built here, never pulled). "
+                          "Hint: chaos-harness images build (or docker/ci-setup.sh)")
 
 
 def build_main(argv: list[str] | None = None) -> int:
@@ -454,6 +478,7 @@ def build_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["IMAGES", "build_images", "build_main", "debian_mirror", "ensure_wheelhouse",
-           "missing_images", "runtime_requirements"]
+__all__ = ["COMPOSE_ROLES", "IMAGES", "IMAGE_TAG", "OWN_PREFIX", "absent_images", "build_images", "build_main",
+           "compose_environment", "debian_mirror", "ensure_wheelhouse", "missing_images",
+           "require_built", "runtime_requirements"]
 

@@ -95,14 +95,15 @@ class DockerBackend:
 
     def up(self) -> None:
         """Compose up, proxies through the API, wait for health (see module docstring)."""
-        from harness.images import missing_images
+        from harness.images import OWN_PREFIX, compose_environment, missing_images
 
         started = time.monotonic()
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        local = [tag for tag in missing_images(self.client) if tag.endswith(":local")]
-        if local:
-            raise DriverError(f"missing image(s) {', '.join(local)}. Hint: chaos-harness images build")
-        env = {**os.environ, "CHAOS_RUN_ID": self.run_id, "CHAOS_SEED": str(self.seed), **owner_env()}
+        ours = [tag for tag in missing_images(client=self.client) if tag.startswith(OWN_PREFIX)]  # never pulled
+        if ours:
+            raise DriverError(f"missing image(s) {', '.join(ours)}. Hint: chaos-harness images build")
+        env = {**os.environ, **compose_environment(), "CHAOS_RUN_ID": self.run_id,
+               "CHAOS_SEED": str(self.seed), **owner_env()}
         command = self._compose("up", "-d", "--no-build", "--no-color")
         self.journal.record("pipeline_starting", backend=self.name, project=self.project,
                             command=command, compose_file=str(self.compose_file))

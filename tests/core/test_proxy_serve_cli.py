@@ -61,15 +61,16 @@ def test_client_create_toxic_down_reset_populate_destroy(served, echo_server):
     assert b"2.12.0" in served.version()
     proxy = served.create(upstream=f"127.0.0.1:{echo_server}", name="echo", listen="127.0.0.1:0")
     port = int(proxy.listen.rsplit(":", 1)[1])
-    assert port != 0 and round_trip(port) < 0.1
-    proxy.add_toxic(type="latency", attributes={"latency": 150})
+    # 500 ms of latency against a 250 ms bound: no busy machine blurs the two
+    assert port != 0 and round_trip(port) < 0.25
+    proxy.add_toxic(type="latency", attributes={"latency": 500})
     assert set(proxy.toxics()) == {"latency_downstream"}
-    assert 0.14 < round_trip(port) < 0.4
+    assert round_trip(port) >= 0.497
     with proxy.down():
         with pytest.raises(OSError):
             round_trip(port)
     served.reset()
-    assert proxy.toxics() == {} and round_trip(port) < 0.1
+    assert proxy.toxics() == {} and round_trip(port) < 0.25
     served.populate([{"name": "second", "upstream": f"127.0.0.1:{echo_server}", "listen": "127.0.0.1:0"}])
     assert set(served.proxies()) == {"echo", "second"}
     served.destroy(served.get_proxy("second"))

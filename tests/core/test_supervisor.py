@@ -18,13 +18,18 @@ def wait_for(predicate, timeout=10.0):
     return False
 
 
+def state(pid):
+    """The process state letter from /proc (R, S, T stopped, Z zombie...)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split()[2] != "Z"
+    return state(pid) != "Z"
 
 
 def test_sigkill_is_followed_by_a_restart_and_stop_leaves_nothing(tmp_path):
@@ -81,7 +86,7 @@ def test_pause_freezes_the_process(tmp_path):
     try:
         assert wait_for(lambda: (tmp_path / "ticker.log").stat().st_size > 0)
         service.signal(signal.SIGSTOP)
-        time.sleep(0.1)
+        assert wait_for(lambda: state(service.pid) == "T")  # the kernel says it is stopped
         size = (tmp_path / "ticker.log").stat().st_size
         time.sleep(0.4)
         assert (tmp_path / "ticker.log").stat().st_size == size

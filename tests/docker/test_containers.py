@@ -35,7 +35,7 @@ def test_postgres_fixture_gives_a_feature_store_that_restores_exactly(postgres):
     assert store.snapshots() == []
 
 
-def test_containers_carry_our_label_and_go_away():
+def test_containers_carry_our_label_and_go_away(docker_images):
     from harness.containers import postgres_container
     from harness.dockerutil import labelled_objects
 
@@ -62,19 +62,21 @@ def test_proxy_fixture_puts_latency_on_a_postgres_link(docker_images):
                 db.execute("SELECT 1").fetchone()
                 return time.perf_counter() - started
 
-        assert query_seconds() < 0.2
-        driver.add_toxic("db", name="slow", type="latency", attributes={"latency": 300})
-        assert query_seconds() >= 0.3
+        # 1 s of latency against a 0.5 s bound: a busy machine cannot cross that margin
+        assert query_seconds() < 0.5
+        driver.add_toxic("db", name="slow", type="latency", attributes={"latency": 1000})
+        assert query_seconds() >= 1.0
         driver.remove_toxic("db", "slow")
-        assert query_seconds() < 0.2
+        assert query_seconds() < 0.5
 
 
 def test_cleanup_docker_removes_one_runs_containers_and_networks(docker_images):
     from harness.containers import _container, labelled_network
     from harness.dockerutil import cleanup_docker, labelled_objects
+    from harness.images import IMAGES
 
     with labelled_network(run_id="tc-cleanup-test") as network:
-        container = _container("chaos-harness/postgres:local", "tc-cleanup-test", 5432)
+        container = _container(IMAGES["postgres"], "tc-cleanup-test", 5432)
         container.with_network(network).start()
         assert labelled_objects("tc-cleanup-test")["containers"]
         removed = cleanup_docker("tc-cleanup-test")
@@ -90,12 +92,13 @@ def test_cleanup_spares_objects_of_a_live_run_and_removes_them_once_it_is_gone(d
     import docker
 
     from harness.dockerutil import OWNER_LABEL, RUN_LABEL, cleanup_docker, labelled_objects
+    from harness.images import IMAGES
 
     owner = subprocess.Popen(["sleep", "120"])
     client = docker.from_env()
     run_id = "tc-live-owner-test"
     try:
-        client.containers.create("chaos-harness/base:local", ["true"], name=f"chaos-{run_id}",
+        client.containers.create(IMAGES["base"], ["true"], name=f"chaos-{run_id}",
                                  labels={RUN_LABEL: run_id, OWNER_LABEL: str(owner.pid)})
         assert cleanup_docker(run_id) == []
         assert labelled_objects(run_id)["containers"] == [f"chaos-{run_id}"]

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from harness import dockerutil, images
+from imagesupport import decide
 
 
 @pytest.mark.docker
-def test_build_is_idempotent_and_a_cached_run_takes_under_2s():
-    first = images.build_images(log=lambda line: None)  # builds whatever is missing
+def test_build_is_idempotent_and_a_cached_run_takes_under_2s(docker_images):
+    first = images.build_images(log=lambda line: None)  # rebuilds whatever is stale
     started = time.perf_counter()
     second = images.build_images(log=lambda line: None)
     elapsed = time.perf_counter() - started
@@ -58,3 +59,39 @@ def test_the_debian_mirror_comes_from_the_apt_sources(monkeypatch):
     assert images.debian_mirror() == "http://mirror.example/debian"
     monkeypatch.delenv("CHAOS_DEBIAN_MIRROR")
     assert images.debian_mirror().startswith("http")
+
+
+def _decide(**facts):
+    known = dict(engine=(True, "engine"), missing=["chaos-harness/proxy:local"], mode="build",
+                 root=True, debootstrap=False, apt=True)
+    return decide(**{**known, **facts})
+
+
+def test_missing_images_are_built_only_where_the_machine_can_build_them():
+    assert _decide().action == "build" and "apt-get install debootstrap" in _decide().reason
+    assert _decide(missing=[]).action == "ready"
+    assert _decide(apt=False, debootstrap=True).action == "build"
+    for facts, why in (({"engine": (False, "refused")}, "no Docker engine: refused"),
+                       ({"mode": "skip"}, "CHAOS_IMAGES=skip"),
+                       ({"mode": "maybe"}, "neither 'build' nor 'skip'"),
+                       ({"root": False}, "needs root"),
+                       ({"apt": False}, "no apt-get")):
+        plan = _decide(**facts)
+        assert plan.action == "skip" and why in plan.reason, (facts, plan)
+
+
+def test_an_image_tag_setting_points_every_role_at_it(monkeypatch):
+    import importlib
+
+    for variable in ("BASE_IMAGE", "POSTGRES_IMAGE", "RUNTIME_IMAGE", "PIPELINE_IMAGE", "TOXIPROXY_IMAGE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("CHAOS_IMAGE_TAG", "absent")
+    monkeypatch.setenv("TOXIPROXY_IMAGE", "ghcr.io/shopify/toxiproxy:2.12.0")
+    try:
+        reloaded = importlib.reload(images)
+        assert reloaded.IMAGES["postgres"] == "chaos-harness/postgres:absent"
+        assert reloaded.IMAGES["proxy"] == "ghcr.io/shopify/toxiproxy:2.12.0"  # a role's own variable wins
+        assert reloaded.compose_environment()["PIPELINE_IMAGE"] == "chaos-harness/pipeline:absent"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(images)

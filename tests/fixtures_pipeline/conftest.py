@@ -154,7 +154,10 @@ def feature_server(prepared: dict) -> Iterator[Service]:
 
 @pytest.fixture(scope="session")
 def model_server(prepared: dict, feature_server: Service) -> Iterator[Service]:
-    env = {"FEATURE_URL": feature_server.url, "MODEL_DIR": str(prepared["model_dir"])}
+    # A feature deadline no busy machine reaches: these tests are about the primary path
+    # (timeouts have their own server in test_pipeline_model_server.py).
+    env = {"FEATURE_URL": feature_server.url, "MODEL_DIR": str(prepared["model_dir"]),
+           "FEATURE_TIMEOUT_MS": "5000"}
     svc = Service("model_server", env, prepared["root"]).wait_healthy()
     yield svc
     svc.stop()

@@ -154,7 +154,7 @@ def degraded(prepared: dict) -> Iterator[SimpleNamespace]:
     slow = Service("model_server", {**common, "FEATURE_URL": hole.url, "FEATURE_TIMEOUT_MS": "100",
                                     "BREAKER_FAILURES": "5", "BREAKER_RESET_S": "30"}, prepared["root"])
     flaky = Service("model_server", {**common, "FEATURE_URL": stub.url, "BREAKER_FAILURES": "3",
-                                     "BREAKER_RESET_S": "0.5"}, prepared["root"])
+                                     "BREAKER_RESET_S": "2", "FEATURE_TIMEOUT_MS": "5000"}, prepared["root"])
     try:
         slow.wait_healthy()
         flaky.wait_healthy()
@@ -184,7 +184,9 @@ def test_slow_feature_server_times_out_then_opens_breaker(degraded: SimpleNamesp
 
 
 def test_breaker_opens_and_recovers(degraded: SimpleNamespace) -> None:
-    svc, stub_features = degraded.flaky, degraded.stub  # BREAKER_FAILURES=3, BREAKER_RESET_S=0.5
+    # BREAKER_FAILURES=3, BREAKER_RESET_S=2: the open breaker must still be open at the next
+    # request however busy the machine (2 s of margin), and half-open after sleeping 2.1 s
+    svc, stub_features = degraded.flaky, degraded.stub
     with svc.http() as http:
         post = lambda i: http.post("/predict", json=txn(i)).json()
         assert [post(i)["reason"] for i in range(3)] == ["feature_error"] * 3
@@ -192,7 +194,7 @@ def test_breaker_opens_and_recovers(degraded: SimpleNamespace) -> None:
         assert post(3)["reason"] == "circuit_open"
         assert stub_features.hits == 6  # not called while open
         stub_features.mode = "ok"
-        time.sleep(0.6)
+        time.sleep(2.1)
         out = post(4)  # the half-open trial succeeds and closes the breaker
         assert out["fallback"] is False and out["reason"] is None
         assert post(5)["fallback"] is False

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from proxytest_support import REAL, TOXIPROXY_URL, Api, Upstream
+from proxytest_support import REAL, SEED, TOXIPROXY_URL, Api, Upstream
 
 
 # ---------------------------------------------------------------------- servers
@@ -28,7 +28,7 @@ def proxy_server() -> Iterator[Any]:
         return
     from harness.proxy import run_in_thread
 
-    with run_in_thread(seed=20260101) as handle:
+    with run_in_thread(seed=SEED) as handle:
         yield handle
     assert not handle.errors, handle.errors
 

@@ -19,6 +19,8 @@ REAL = bool(TOXIPROXY_URL)
 ours_only = pytest.mark.skipif(REAL, reason="checks our server only (TOXIPROXY_URL is set)")
 #: Timing tolerance (s) per direction, as in Toxiproxy's own tests.
 TOL = 0.010
+#: The seed of our session server (conftest ``proxy_server``): its random choices are known.
+SEED = 20260101
 
 
 class Api:

@@ -11,10 +11,10 @@ import time
 import pytest
 
 from proxytest_support import (
+    REAL,
     TOL,
     Api,
     Upstream,
-    assert_delta,
     connect,
     echo_rtt,
     port_refuses,
@@ -23,16 +23,19 @@ from proxytest_support import (
     wait_eof,
 )
 from linktest_support import (
-    MS,
+    EARLY,
     STREAMS,
-    best_rtt,
+    TELL_LATENCY_MS,
+    delayed,
     expect_reset,
     in_thread,
     one_way,
     pair,
+    parallel_rtts,
     pattern,
     proxy_to,
     result,
+    seeded_rolls,
     settle,
     timed_transfer,
 )
@@ -102,20 +105,20 @@ def test_enabled_false_closes_refuses_and_keeps_toxics(api: Api, echo: Upstream)
     name, listen = proxy_to(api, echo)
     api.toxic(name, "latency", latency=60)
     with connect(listen) as c:
-        assert echo_rtt(c) >= 0.06 - 2 * MS
+        assert echo_rtt(c) >= 0.06 - EARLY
         api.set_enabled(name, False)
         assert wait_eof(c, 2.0) < 0.5
     assert port_refuses(listen)
     back = api.set_enabled(name, True)
     assert back["listen"] == listen  # the same resolved address again
     with connect(listen) as c:
-        assert_delta("latency after re-enable", best_rtt(c), 0.06, TOL)
+        settle("latency after re-enable", lambda: echo_rtt(c), 0.06)
 
 
 def test_delete_closes_connections(api: Api, echo: Upstream) -> None:
     name, listen = proxy_to(api, echo)
     with connect(listen) as c:
-        assert echo_rtt(c) < 0.5
+        echo_rtt(c)
         assert api.req("DELETE", f"/proxies/{name}").status_code == 204
         api.created.discard(name)
         assert wait_eof(c, 2.0) < 0.5
@@ -146,41 +149,48 @@ def test_stalled_link_pushes_back_on_the_sender(api: Api, upstream: Upstream) ->
 
 
 def test_proxy_adds_little_latency_without_toxics(api: Api, echo: Upstream) -> None:
-    """TestProxyLatency (< 300 µs per hop): the median round trip through the proxy is
-    within 1 ms of the direct one (interleaved, so machine load hits both alike)."""
+    """TestProxyLatency (< 300 µs per hop): the fastest round trip through the proxy is
+    within 1 ms of the fastest direct one (interleaved; noise only adds time, so the
+    minimum over 150 of each is what the proxy itself costs)."""
     _, listen = proxy_to(api, echo)
     with connect(listen) as c, connect(echo.addr) as d:
         direct, proxied = [], []
         for _ in range(150):
             direct.append(echo_rtt(d, b"x" * 64))
             proxied.append(echo_rtt(c, b"x" * 64))
-    extra = sorted(proxied)[75] - sorted(direct)[75]
-    assert extra < 0.001, f"median round trip +{extra * 1e6:.0f} µs through the proxy"
+    extra = min(proxied) - min(direct)
+    assert extra < 0.001, f"fastest round trip +{extra * 1e6:.0f} µs through the proxy"
 
 
 # ---------------------------------------------------------------------- toxicity (§4.4)
 
 
-@pytest.mark.parametrize(("toxicity", "delayed"), [(0, False), (1, True)])
-def test_toxicity_zero_never_one_always(api: Api, echo: Upstream, toxicity: float, delayed: bool) -> None:
+@pytest.mark.parametrize(("toxicity", "hit"), [(0, False), (1, True)])
+def test_toxicity_zero_never_one_always(api: Api, echo: Upstream, toxicity: float, hit: bool) -> None:
+    """Five connections (their round trips run at once), a latency that noise cannot fake."""
     name, listen = proxy_to(api, echo)
-    api.toxic(name, "latency", toxicity=toxicity, latency=60)
-    for _ in range(5):
-        with connect(listen) as c:
-            assert (echo_rtt(c) >= 0.060 - 2 * MS) is delayed
+    api.toxic(name, "latency", toxicity=toxicity, latency=TELL_LATENCY_MS)
+    rtts = parallel_rtts(listen, connections=5, echoes=1)
+    assert [delayed(r) for (r,) in rtts] == [hit] * 5
 
 
 def test_toxicity_is_rolled_per_connection(api: Api, echo: Upstream) -> None:
-    """0.5: some connections get the toxic, others not; each one is all or nothing."""
+    """0.5: some connections get the toxic, others not; each one is all or nothing.
+
+    A toxic round trip takes 500 ms and a clean one stays under 250 ms, so noise cannot
+    swap them (24 connections, their round trips at once). On our server the rolls are
+    also known from the seed, and must be exactly the connections that were delayed.
+    """
     name, listen = proxy_to(api, echo)
-    api.toxic(name, "latency", toxicity=0.5, latency=30)
+    toxic = api.toxic(name, "latency", toxicity=0.5, latency=TELL_LATENCY_MS)
     seen = []
-    for _ in range(24):
-        with connect(listen) as c:
-            hits = {echo_rtt(c) >= 0.030 - 2 * MS for _ in range(3)}
+    for rtts in parallel_rtts(listen, connections=24, echoes=3):
+        hits = {delayed(r) for r in rtts}
         assert len(hits) == 1, "toxicity was rolled per chunk, not per connection"
         seen.append(hits.pop())
     assert 0 < sum(seen) < len(seen), seen
+    if not REAL:
+        assert seen == seeded_rolls(name, toxic["name"], 0.5, len(seen))
 
 
 # ---------------------------------------------------------------------- live changes (§3.2, §4.5)
@@ -199,11 +209,15 @@ def test_removing_latency_forwards_the_held_chunks_at_once(api: Api, upstream: U
         t = time.monotonic()
         api.remove_toxic(name, "slow")
         assert recv_exactly(c, 11) == b"firstsecond"
-        assert time.monotonic() - t < 0.1
+        assert time.monotonic() - t < 1.0  # now, not after the 3 s latency
 
 
 def test_bandwidth_update_applies_mid_stream(api: Api, upstream: Upstream) -> None:
-    """At 100 KB/s 200 KB would take 2 s; raised to 100 000 KB/s after 0.3 s, it ends soon."""
+    """At 100 KB/s 200 KB would take 2 s; raised to 100 000 KB/s after 0.3 s, it ends soon.
+
+    Noise only delays reads: at most 30 000 B can have come in the first 0.29 s at
+    100 KB/s, and the first 10 000 B piece (due at 0.1 s) has 190 ms to spare.
+    """
     name, listen = proxy_to(api, upstream)
     api.toxic(name, "bandwidth", name="bw", rate=100)
     data = pattern(200_000)
@@ -216,26 +230,27 @@ def test_bandwidth_update_applies_mid_stream(api: Api, upstream: Upstream) -> No
         reads = result(th, box)
     assert b"".join(d for _, d in reads) == data
     slow = sum(len(d) for at, d in reads if at < 0.29)
-    assert 20_000 <= slow <= 30_000, f"{slow} B in the first 0.29 s at 100 KB/s"
-    assert time.monotonic() - t < 0.5
+    assert 10_000 <= slow <= 30_000, f"{slow} B in the first 0.29 s at 100 KB/s"
+    assert time.monotonic() - t < 1.2  # not the 2 s the old rate would take
 
 
 def test_toxics_apply_to_open_connections(api: Api, echo: Upstream) -> None:
     """Added, updated and removed toxics take effect on a connection that is open."""
     name, listen = proxy_to(api, echo)
     with connect(listen) as c:
-        assert best_rtt(c) < 0.005
+        rtt = lambda: echo_rtt(c)  # noqa: E731
+        settle("no toxic", rtt, 0.0)
         api.toxic(name, "latency", name="up", stream="upstream", latency=50)
         api.toxic(name, "latency", name="down", stream="downstream", latency=50)
-        assert_delta("50 up + 50 down, added live", best_rtt(c), 0.100, 2 * TOL)
+        settle("50 up + 50 down, added live", rtt, 0.100, 2 * TOL)
         api.update_toxic(name, "down", {"attributes": {"latency": 20}})
-        assert_delta("after update to 20", best_rtt(c), 0.070, 2 * TOL)
+        settle("after update to 20", rtt, 0.070, 2 * TOL)
         api.remove_toxic(name, "up")
-        assert_delta("after removing upstream", best_rtt(c), 0.020, TOL)
+        settle("after removing upstream", rtt, 0.020)
         assert api.req("POST", "/reset").status_code == 204  # removes all toxics
-        assert best_rtt(c) < 0.005
+        settle("after a reset", rtt, 0.0)
         api.toxic(name, "latency", name="again", latency=40)  # re-added after a reset
-        assert_delta("re-added", best_rtt(c), 0.040, TOL)
+        settle("re-added", rtt, 0.040)
 
 
 def test_no_byte_dropped_or_reordered_under_toxic_churn(api: Api, echo: Upstream) -> None:

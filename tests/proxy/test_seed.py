@@ -4,8 +4,11 @@ Toxiproxy ignores ``-seed``).
 The same scripted session (same proxy and toxic names, connections opened one after
 another) is played against three fresh servers: seed 7 in a thread, seed 7 as a
 ``python -m harness.proxy --seed 7`` process, and seed 8. The choices are observed from
-outside, as a client sees them: which connections a toxicity-0.5 toxic hit, the piece
-sizes a slicer cut, and the jittered delays of a latency toxic.
+outside, as a client sees them (which connections a toxicity-0.5 toxic hit, where a
+slicer cut, how long jittered round trips took) and compared with the choices each
+seed is known to make (``seeded_*`` in linktest_support.py), in ways scheduling noise
+cannot fool: noise can merge two slices into one read but never cut one, and can make
+a round trip longer than its drawn delay but never shorter.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from linktest_support import EARLY, seeded_cuts, seeded_delays, seeded_rolls
 from proxytest_support import TOL, Api, Upstream, connect, echo_rtt, ours_only, recv_all, recv_exactly
 
 pytestmark = ours_only
@@ -92,21 +96,21 @@ def _rolls(api: Api, echo: Upstream) -> list[bool]:
     return hits
 
 
-def _slices(api: Api, upstream: Upstream) -> list[list[int]]:
-    """Piece sizes of 100 B sliced at 10 ± 5, 3 connections (20 ms keeps pieces apart)."""
+def _slices(api: Api, upstream: Upstream) -> list[set[int]]:
+    """Read boundaries of 100 B sliced at 10 ± 5 (20 ms apart), 3 connections."""
     p = api.create(upstream.addr, name="slices")
     api.toxic("slices", "slicer", name="cut", average_size=10, size_variation=5, delay=20_000)
     out = []
     for _ in range(3):
         with connect(p["listen"]) as c, upstream.accept() as u:
             u.sendall(bytes(range(100)))
-            sizes, got = [], 0
+            ends, got = set(), 0
             while got < 100:
                 d = c.recv(100)
                 assert d, "EOF in the middle of the slices"
-                sizes.append(len(d))
                 got += len(d)
-        out.append(sizes)
+                ends.add(got)
+        out.append(ends)
     return out
 
 
@@ -119,9 +123,8 @@ def _jitter(api: Api, echo: Upstream) -> list[float]:
         return [echo_rtt(c) for _ in range(10)]
 
 
-def _agree(xs: list[float], ys: list[float], within: float = 0.003) -> int:
-    """How many samples match pairwise to within ``within`` seconds."""
-    return sum(abs(x - y) <= within for x, y in zip(xs, ys))
+def _cuts(seed: int) -> list[set[int]]:
+    return [set(seeded_cuts("slices", "cut", 100, 10, 5, index, seed=seed)[1:]) for index in range(3)]
 
 
 def _ms(xs: list[float]) -> list[float]:
@@ -139,21 +142,28 @@ def test_same_seed_same_choices_other_seed_other_choices(echo: Upstream, upstrea
     with thread_server(8) as url:
         c = observe(url, echo, upstream)
 
-    # toxicity 0.5 really rolls (both outcomes occur) ...
+    # toxicity 0.5 really rolls (both outcomes occur) and hits the connections the seed says
     assert 5 <= sum(a["rolls"]) <= 35, a["rolls"]
-    # ... and the same seed hits exactly the same connections, another seed others
-    assert a["rolls"] == b["rolls"]
-    assert a["rolls"] != c["rolls"]
+    assert a["rolls"] == b["rolls"] == seeded_rolls("rolls", "cap", 0.5, 40, seed=7)
+    assert c["rolls"] == seeded_rolls("rolls", "cap", 0.5, 40, seed=8) != a["rolls"]
 
-    assert all(1 <= n <= 15 for sizes in a["slices"] for n in sizes), a["slices"]
-    assert a["slices"] == b["slices"]
-    assert a["slices"] != c["slices"]
+    # slices: every read ends on one of the seed's cuts (a late reader only merges
+    # pieces), the pieces were really cut, and seed 8 cut where seed 7 does not
+    cuts7, cuts8 = _cuts(7), _cuts(8)
+    assert all(1 <= b - a <= 15 for ends in cuts7 for a, b in zip([0, *sorted(ends)], sorted(ends)))
+    for seen, cuts in ((a, cuts7), (b, cuts7), (c, cuts8)):
+        assert all(ends <= want for ends, want in zip(seen["slices"], cuts)), (seen["slices"], cuts)
+        assert all(len(ends) >= 3 for ends in seen["slices"]), seen["slices"]  # fewer: > 100 ms of noise
+    assert any(ends - want for ends, want in zip(c["slices"], cuts7)), "seed 8 cut where seed 7 does"
 
-    # jitter: each round trip is its drawn delay plus scheduling noise (>= 0, now and
-    # then a few ms on a busy machine), so compare sample by sample with a margin
-    assert all(0.050 - 0.002 <= x <= 0.150 + TOL for x in a["jitter"]), _ms(a["jitter"])
-    assert _agree(a["jitter"], b["jitter"]) >= 8, f"seed 7 twice: {_ms(a['jitter'])} vs {_ms(b['jitter'])}"
-    assert _agree(a["jitter"], c["jitter"]) <= 3, f"seed 7 vs 8: {_ms(a['jitter'])} vs {_ms(c['jitter'])}"
+    # jitter: a round trip can be later than its drawn delay, never earlier; the best
+    # one comes within TOL of it; and seed 8 came back before seed 7's delays would allow
+    lag7, lag8 = (seeded_delays("jitter", "lag", 100, 50, 10, seed=s) for s in (7, 8))
+    for seen, lag in ((a, lag7), (b, lag7), (c, lag8)):
+        late = [r - d for r, d in zip(seen["jitter"], lag)]
+        assert min(late) >= -EARLY, f"before the drawn delay: {_ms(seen['jitter'])} vs {_ms(lag)}"
+        assert min(late) <= TOL, f"every round trip > {TOL * 1000:.0f} ms late: {_ms(seen['jitter'])} vs {_ms(lag)}"
+    assert any(r < d - EARLY for r, d in zip(c["jitter"], lag7)), f"seed 8 {_ms(c['jitter'])} vs 7 {_ms(lag7)}"
 
 
 def test_seeded_streams_are_stable_and_independent() -> None:

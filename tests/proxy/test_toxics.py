@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 import time
@@ -11,10 +12,10 @@ from typing import Any
 import pytest
 
 from proxytest_support import (
+    REAL,
     TOL,
     Api,
     Upstream,
-    assert_delta,
     connect,
     echo_rtt,
     ours_only,
@@ -26,8 +27,6 @@ from linktest_support import (
     EARLY,
     MS,
     STREAMS,
-    assert_within,
-    best_rtt,
     expect_reset,
     in_thread,
     one_way,
@@ -36,7 +35,10 @@ from linktest_support import (
     proxy_to,
     recv_reads,
     result,
+    seeded_cuts,
+    seeded_delays,
     settle,
+    settle_many,
     still_open,
     timed_transfer,
 )
@@ -50,7 +52,7 @@ def test_latency_one_direction(api: Api, echo: Upstream, stream: str) -> None:
     name, listen = proxy_to(api, echo)
     api.toxic(name, "latency", stream=stream, latency=100)
     with connect(listen) as c:
-        assert_delta(f"{stream} latency 100", best_rtt(c), 0.100, TOL)
+        settle(f"{stream} latency 100", lambda: echo_rtt(c), 0.100)
 
 
 def test_latency_both_directions_add_up(api: Api, echo: Upstream) -> None:
@@ -59,7 +61,7 @@ def test_latency_both_directions_add_up(api: Api, echo: Upstream) -> None:
     api.toxic(name, "latency", stream="upstream", latency=70)
     api.toxic(name, "latency", stream="downstream", latency=30)
     with connect(listen) as c:
-        assert_delta("70 up + 30 down", best_rtt(c), 0.100, 2 * TOL)
+        settle("70 up + 30 down", lambda: echo_rtt(c), 0.100, 2 * TOL)
 
 
 def test_two_chained_latencies_add_up(api: Api, echo: Upstream) -> None:
@@ -67,7 +69,7 @@ def test_two_chained_latencies_add_up(api: Api, echo: Upstream) -> None:
     api.toxic(name, "latency", name="first", latency=80)
     api.toxic(name, "latency", name="second", latency=80)
     with connect(listen) as c:
-        assert_delta("80 + 80 chained", best_rtt(c), 0.160, TOL)
+        settle("80 + 80 chained", lambda: echo_rtt(c), 0.160)
 
 
 def test_latency_zero_and_negative_do_not_delay(api: Api, echo: Upstream) -> None:
@@ -75,18 +77,32 @@ def test_latency_zero_and_negative_do_not_delay(api: Api, echo: Upstream) -> Non
     api.toxic(name, "latency", name="zero", latency=0)
     api.toxic(name, "latency", name="negative", stream="upstream", latency=-100)
     with connect(listen) as c:
-        assert best_rtt(c) < 0.005
+        settle("latency 0 and -100", lambda: echo_rtt(c), 0.0)  # a -100 read as 100 would show
 
 
 def test_latency_jitter_stays_in_bounds_and_varies(api: Api, echo: Upstream) -> None:
-    """delay is uniform in [latency - jitter, latency + jitter), sampled per chunk."""
+    """delay is uniform in [latency - jitter, latency + jitter), sampled per chunk.
+
+    Noise only lengthens a round trip, so every sample must reach its lower bound. On
+    our server the 16 delays are known from the seed: each round trip must reach its
+    own delay, and the best one must come within TOL of it (the proxy adds nothing).
+    Against a real Toxiproxy the draws are unknown: the bounds are checked on the
+    smallest sample and the spread.
+    """
     name, listen = proxy_to(api, echo)
-    api.toxic(name, "latency", latency=60, jitter=40)
+    toxic = api.toxic(name, "latency", latency=60, jitter=40)
     with connect(listen) as c:
         rtts = [echo_rtt(c) for _ in range(16)]
-    assert min(rtts) >= 0.020 - 2 * MS, [round(r * 1000) for r in rtts]
-    assert max(rtts) <= 0.100 + TOL, [round(r * 1000) for r in rtts]
-    assert max(rtts) - min(rtts) >= 0.020, f"no jitter seen: {[round(r * 1000) for r in rtts]}"
+    shown = [round(r * 1000) for r in rtts]
+    assert min(rtts) >= 0.020 - EARLY, shown
+    assert min(rtts) <= 0.100 + TOL, shown
+    assert max(rtts) - min(rtts) >= 0.020, f"no jitter seen: {shown}"
+    if not REAL:
+        drawn = seeded_delays(name, toxic["name"], 60, 40, len(rtts))
+        assert all(0.020 <= d < 0.100 for d in drawn)
+        late = [r - d for r, d in zip(rtts, drawn)]
+        assert min(late) >= -EARLY, f"a round trip came before its delay: {shown} vs {[round(d * 1000) for d in drawn]}"
+        assert min(late) <= TOL, f"every round trip came > {TOL * 1000:.0f} ms after its delay: {shown}"
 
 
 def test_latency_is_per_chunk_from_arrival(api: Api, upstream: Upstream) -> None:
@@ -94,7 +110,7 @@ def test_latency_is_per_chunk_from_arrival(api: Api, upstream: Upstream) -> None
     name, listen = proxy_to(api, upstream)
     api.toxic(name, "latency", latency=100)
 
-    def measure() -> float:
+    def measure() -> dict[str, float]:
         c, u = pair(listen, upstream)
         with c, u:
             c.settimeout(2)
@@ -107,10 +123,11 @@ def test_latency_is_per_chunk_from_arrival(api: Api, upstream: Upstream) -> None
             ta = time.monotonic()
             assert c.recv(1) == b"b"
             tb = time.monotonic()
-        assert_within("first chunk", ta - t0, 0.100 - EARLY, 0.100 + 5 * TOL)
-        return tb - t1  # from its own arrival: not queued behind the first one
+        # the second from its own arrival: not queued behind the first one
+        return {"first chunk": ta - t0, "second chunk": tb - t1}
 
-    settle("second chunk", measure, 0.100)
+    settle_many("latency 100, writes 50 ms apart", measure,
+                {"first chunk": (0.100 - EARLY, 0.100 + TOL), "second chunk": (0.100 - TOL, 0.100 + TOL)})
 
 
 def test_latency_does_not_cap_throughput(api: Api, echo: Upstream) -> None:
@@ -122,14 +139,18 @@ def test_latency_does_not_cap_throughput(api: Api, echo: Upstream) -> None:
     name, listen = proxy_to(api, echo)
     api.toxic(name, "latency", stream="upstream", latency=100)
     data = pattern(8 << 20)
-    with connect(listen, timeout=10) as c:
-        t = time.monotonic()
-        th, box = in_thread(lambda: c.sendall(data))
-        got = recv_exactly(c, len(data))
-        elapsed = time.monotonic() - t
-        result(th, box)
-    assert got == data
-    assert elapsed < 0.8, f"8 MiB took {elapsed:.2f} s"
+
+    def measure() -> float:
+        with connect(listen, timeout=10) as c:
+            t = time.monotonic()
+            th, box = in_thread(lambda: c.sendall(data))
+            got = recv_exactly(c, len(data))
+            elapsed = time.monotonic() - t
+            result(th, box)
+        assert got == data
+        return elapsed
+
+    settle_many("8 MiB through latency 100", lambda: {"elapsed": measure()}, {"elapsed": (0.100 - EARLY, 0.8)})
 
 
 # ---------------------------------------------------------------------- bandwidth (§5.2)
@@ -159,16 +180,16 @@ def test_bandwidth_sends_big_chunks_in_100ms_pieces(api: Api, upstream: Upstream
     api.toxic(name, "bandwidth", rate=100)  # 10 000-byte pieces
     data = pattern(50_000)
 
-    def measure() -> float:
+    def measure() -> dict[str, float]:
         snd, rcv = one_way(listen, upstream, "downstream")
         with snd, rcv:
             reads = timed_transfer(snd, rcv, data)
         assert b"".join(d for _, d in reads) == data
         assert len(reads[0][1]) <= 10_000
-        assert_within("first 10 000-byte piece", reads[0][0], 0.100 - EARLY, 0.100 + 5 * TOL)
-        return reads[-1][0]
+        return {"first piece": reads[0][0], "last piece": reads[-1][0]}
 
-    settle("50 000 B at 100 KB/s", measure, 0.500)
+    settle_many("50 000 B at 100 KB/s", measure,
+                {"first piece": (0.100 - EARLY, 0.100 + TOL), "last piece": (0.500 - TOL, 0.500 + TOL)})
 
 
 def test_bandwidth_zero_stalls_and_removal_releases(api: Api, echo: Upstream) -> None:
@@ -179,9 +200,7 @@ def test_bandwidth_zero_stalls_and_removal_releases(api: Api, echo: Upstream) ->
         data = pattern(200_000)
         th, box = in_thread(lambda: c.sendall(data))
         assert still_open(c, 0.3)
-        t = time.monotonic()
-        api.remove_toxic(name, "stall")  # must not deadlock on a busy link
-        assert time.monotonic() - t < 1.0
+        api.remove_toxic(name, "stall")  # must not deadlock on a busy link (the API call would time out)
         assert recv_exactly(c, len(data)) == data
         result(th, box)
 
@@ -207,17 +226,18 @@ def test_slow_close_delays_the_close_not_the_data(api: Api, upstream: Upstream, 
     name, listen = proxy_to(api, upstream)
     api.toxic(name, "slow_close", stream=stream, delay=200)
 
-    def measure() -> float:
+    def measure() -> dict[str, float]:
         snd, rcv = one_way(listen, upstream, stream)
         with snd, rcv:
             t = time.monotonic()
             snd.sendall(b"payload")
             assert recv_exactly(rcv, 7) == b"payload"
-            assert time.monotonic() - t < 0.05  # the data itself is not delayed
+            data = time.monotonic() - t
             snd.shutdown(socket.SHUT_WR)
-            return wait_eof(rcv, 2.0)
+            return {"data": data, "close": wait_eof(rcv, 2.0)}
 
-    settle(f"slow_close 200 ({stream})", measure, 0.200)
+    settle_many(f"slow_close 200 ({stream})", measure,  # the data itself is not delayed
+                {"data": (0.0, TOL), "close": (0.200 - TOL, 0.200 + TOL)})
 
 
 def test_slow_close_removed_while_holding_closes_now(api: Api, upstream: Upstream) -> None:
@@ -233,7 +253,7 @@ def test_slow_close_removed_while_holding_closes_now(api: Api, upstream: Upstrea
         t = time.monotonic()
         api.remove_toxic(name, "hold")
         wait_eof(c, 2.0)
-        assert time.monotonic() - t < 0.1
+        assert time.monotonic() - t < 1.0  # now, not after the 5 s delay
 
 
 @pytest.mark.parametrize("stream", STREAMS)
@@ -265,7 +285,7 @@ def test_timeout_drops_data_then_closes(api: Api, upstream: Upstream, stream: st
     name, listen = proxy_to(api, upstream)
     api.toxic(name, "timeout", stream=stream, timeout=200)
 
-    def measure() -> float:
+    def measure() -> dict[str, float]:
         t = time.monotonic()
         c, u = pair(listen, upstream)
         snd, rcv = (c, u) if stream == "upstream" else (u, c)
@@ -274,20 +294,21 @@ def test_timeout_drops_data_then_closes(api: Api, upstream: Upstream, stream: st
             rcv.settimeout(2)
             assert recv_all(rcv) == b""  # nothing arrives, then EOF
             took = time.monotonic() - t
-            assert wait_eof(snd, 1.0) < 0.1  # both sides are closed
-        return took
+            return {"closed": took, "other side closed after": wait_eof(snd, 2.0)}  # both sides are closed
 
-    settle(f"timeout 200 ({stream})", measure, 0.200)
+    settle_many(f"timeout 200 ({stream})", measure,
+                {"closed": (0.200 - TOL, 0.200 + TOL), "other side closed after": (0.0, TOL)})
 
 
 def test_timeout_timer_restarts_with_every_dropped_chunk(api: Api, echo: Upstream) -> None:
     """Toxiproxy's timer is ``time.After`` inside its select loop: each chunk restarts it.
 
-    Data every 80 ms through timeout 200 keeps the connection open (all of it dropped);
-    200 ms after the last chunk it closes.
+    Data every 80 ms through timeout 400 keeps the connection open (all of it dropped;
+    a late send would need 320 ms of scheduling noise to let it expire); 400 ms after
+    the last chunk it closes.
     """
     name, listen = proxy_to(api, echo)
-    api.toxic(name, "timeout", stream="upstream", timeout=200)
+    api.toxic(name, "timeout", stream="upstream", timeout=400)
 
     def measure() -> float:
         with connect(listen) as c:
@@ -298,7 +319,7 @@ def test_timeout_timer_restarts_with_every_dropped_chunk(api: Api, echo: Upstrea
             wait_eof(c, 2.0)
             return time.monotonic() - last
 
-    settle("timeout after the last chunk", measure, 0.200, tries=2)
+    settle("timeout after the last chunk", measure, 0.400)
 
 
 def test_timeout_zero_never_closes_and_removal_closes(api: Api, echo: Upstream) -> None:
@@ -307,10 +328,8 @@ def test_timeout_zero_never_closes_and_removal_closes(api: Api, echo: Upstream) 
     with connect(listen) as c:
         c.sendall(b"anyone?")
         assert still_open(c, 0.4)  # dropped, and still connected
-        t = time.monotonic()
         api.remove_toxic(name, "hole")  # Toxiproxy: removing timeout closes its links
-        wait_eof(c, 2.0)
-        assert time.monotonic() - t < 0.1
+        wait_eof(c, 2.0)  # timeout 0 alone would never close it
 
 
 def test_timeout_added_live_counts_from_addition(api: Api, echo: Upstream) -> None:
@@ -319,7 +338,7 @@ def test_timeout_added_live_counts_from_addition(api: Api, echo: Upstream) -> No
 
     def measure() -> float:
         with connect(listen) as c:
-            assert echo_rtt(c) < 0.05
+            echo_rtt(c)
             time.sleep(0.1)
             t = time.monotonic()
             api.toxic(name, "timeout", name="late", timeout=150)
@@ -339,9 +358,9 @@ def test_timeout_toxicity_zero_then_one(api: Api, echo: Upstream) -> None:
     def measure() -> float:
         api.update_toxic(name, "t", {"toxicity": 0})
         with connect(listen) as c:
-            assert echo_rtt(c, b"through") < 0.05
+            echo_rtt(c, b"through")  # an applied timeout would drop it (and the echo would time out)
             time.sleep(0.15)  # longer than the timeout: toxicity 0 never applied it
-            assert echo_rtt(c, b"still") < 0.05
+            echo_rtt(c, b"still")
             t = time.monotonic()
             api.update_toxic(name, "t", {"toxicity": 1})
             c.sendall(b"dropped")
@@ -361,9 +380,7 @@ def test_timeout_does_not_hang_when_a_toxic_before_it_is_removed(api: Api, echo:
         for _ in range(5):
             c.sendall(b"hello")
         time.sleep(0.05)
-        t = time.monotonic()
-        api.remove_toxic(name, "might_block")
-        assert time.monotonic() - t < 1.0
+        api.remove_toxic(name, "might_block")  # a hang would time the API call out
         c.sendall(b"more")
         assert still_open(c, 0.2)  # the timeout is still there, dropping data
 
@@ -406,7 +423,7 @@ def test_reset_peer_added_live_closes_with_fin(api: Api, echo: Upstream) -> None
     """Toxiproxy quirk kept: SO_LINGER 0 is only set at link start, so a live add -> FIN."""
     name, listen = proxy_to(api, echo)
     with connect(listen) as c:
-        assert echo_rtt(c) < 0.05
+        echo_rtt(c)
         api.toxic(name, "reset_peer", stream="upstream", timeout=0)
         c.sendall(b"trigger")
         c.settimeout(2)
@@ -442,41 +459,72 @@ def _sliced_reads(api: Api, upstream: Upstream, data: bytes, **attrs: int) -> li
     return [(t - t0, d) for t, d in reads]
 
 
+def _slice_once(listen: str, upstream: Upstream, data: bytes) -> tuple[list[int], float]:
+    """One transfer of ``data`` downstream through the slicer on ``listen``: where each
+    read ended (byte offsets) and when the last one came (s after the send)."""
+    c, u = pair(listen, upstream)
+    with c, u:
+        t0 = time.monotonic()
+        u.sendall(data)
+        reads = recv_reads(c, len(data))
+    assert b"".join(d for _, d in reads) == data  # intact and in order
+    return list(itertools.accumulate(len(d) for _, d in reads)), reads[-1][0] - t0
+
+
+def _pieces(ends: list[int], cuts: list[int] | None) -> list[int]:
+    """The sizes of the pieces the slicer made.
+
+    A late reader can merge pieces into one read but never split one. On our server the
+    cuts are known from the seed (``cuts``): every read must end on one of them, and the
+    pieces are the cuts'. Against a real Toxiproxy (``cuts`` None) they are the reads.
+    """
+    __tracebackhide__ = True
+    if cuts is None:
+        return [b - a for a, b in zip([0, *ends], ends)]
+    assert set(ends) <= set(cuts[1:]), f"a read ended off the seed's cuts: {ends} vs {cuts}"
+    return [b - a for a, b in zip(cuts, cuts[1:])]
+
+
 def test_slicer_average_one_gives_one_byte_pieces(api: Api, upstream: Upstream) -> None:
-    """24 B with average_size 1, variation 0: exactly 24 pieces (delay keeps them apart)."""
-    reads = _sliced_reads(api, upstream, b"abcdefghijklmnopqrstuvwx", average_size=1, size_variation=0, delay=10_000)
-    assert [len(d) for _, d in reads] == [1] * 24
+    """24 B with average_size 1, variation 0: exactly 24 pieces, so the last one leaves
+    23 delays of 10 ms after the first (fewer pieces would end sooner)."""
+    name, listen = proxy_to(api, upstream)
+    api.toxic(name, "slicer", average_size=1, size_variation=0, delay=10_000)
+    settle_many("24 B sliced by 1", lambda: {"last piece": _slice_once(listen, upstream, pattern(24))[1]},
+                {"last piece": (0.230 - EARLY, 0.230 + TOL)})
 
 
 def test_slicer_pieces_and_delay_in_microseconds(api: Api, upstream: Upstream) -> None:
     """100 B, average 10 ± 5, delay 20 000 µs: pieces of at most 15 B, 20 ms apart."""
     name, listen = proxy_to(api, upstream)
-    api.toxic(name, "slicer", average_size=10, size_variation=5, delay=20_000)
-    data = pattern(100)
+    toxic = api.toxic(name, "slicer", average_size=10, size_variation=5, delay=20_000)
+    connection = itertools.count()
 
-    def measure() -> float:
-        """The mean gap between pieces."""
-        c, u = pair(listen, upstream)
-        with c, u:
-            u.sendall(data)
-            reads = recv_reads(c, len(data))
-        assert b"".join(d for _, d in reads) == data
-        sizes = [len(d) for _, d in reads]
-        assert all(1 <= n <= 15 for n in sizes) and 7 <= len(sizes) <= 34, sizes
-        gaps = [b[0] - a[0] for a, b in zip(reads, reads[1:])]
-        assert min(gaps) >= 0.020 - 2 * MS, [round(g * 1000, 1) for g in gaps]
-        return (reads[-1][0] - reads[0][0]) / len(gaps)
+    def measure() -> dict[str, float]:
+        ends, last = _slice_once(listen, upstream, pattern(100))
+        cuts = None if REAL else seeded_cuts(name, toxic["name"], 100, 10, 5, next(connection))
+        pieces = _pieces(ends, cuts)
+        return {"largest piece (B)": max(pieces), "mean gap": last / max(1, len(pieces) - 1)}
 
-    settle("mean gap between pieces", measure, 0.020, tol=2 * MS)
+    settle_many("100 B sliced by 10 ± 5", measure,
+                {"largest piece (B)": (1, 15), "mean gap": (0.020 - 2 * MS, 0.020 + 2 * MS)})
 
 
 def test_slicer_large_payload_piece_count(api: Api, upstream: Upstream) -> None:
-    """TestSlicerToxic's bounds scaled down: every piece <= average + variation."""
-    data = pattern(32 * 1024)
-    reads = _sliced_reads(api, upstream, data, average_size=1024, size_variation=512, delay=4_000)
-    sizes = [len(d) for _, d in reads]
-    assert max(sizes) <= 1536, sizes
-    assert 22 <= len(sizes) <= 64, sizes
+    """TestSlicerToxic's bounds scaled down: every piece <= average + variation (so at
+    least 22 pieces for 32 KiB), and no more than 64."""
+    name, listen = proxy_to(api, upstream)
+    toxic = api.toxic(name, "slicer", average_size=1024, size_variation=512, delay=4_000)
+    connection = itertools.count()
+
+    def measure() -> dict[str, float]:
+        ends, _ = _slice_once(listen, upstream, pattern(32 * 1024))
+        pieces = _pieces(ends, None if REAL else seeded_cuts(name, toxic["name"], 32 * 1024, 1024, 512,
+                                                             next(connection)))
+        assert len(pieces) <= 64, pieces
+        return {"largest piece (B)": max(pieces)}
+
+    settle_many("32 KiB sliced by 1024 ± 512", measure, {"largest piece (B)": (1, 1536)})
 
 
 @ours_only
@@ -553,9 +601,9 @@ def test_limit_data_added_live_and_state_kept_across_updates(api: Api, echo: Ups
     """State is created when added to a live link and persists across updates."""
     name, listen = proxy_to(api, echo)
     with connect(listen) as c:
-        assert echo_rtt(c, b"before the toxic") < 0.05  # not counted
+        echo_rtt(c, b"before the toxic")  # not counted
         api.toxic(name, "limit_data", name="cap", bytes=10)
-        assert echo_rtt(c, b"123456") < 0.05  # 6 of 10
+        echo_rtt(c, b"123456")  # 6 of 10
         api.update_toxic(name, "cap", {"attributes": {"bytes": 12}})
         c.sendall(b"abcdefghij")
         c.settimeout(2)
@@ -574,4 +622,4 @@ def test_noop_passes_everything(api: Api, echo: Upstream) -> None:
         th, box = in_thread(lambda: c.sendall(data))
         assert recv_exactly(c, len(data)) == data
         result(th, box)
-        assert best_rtt(c) < 0.005
+        settle("round trip through noop", lambda: echo_rtt(c), 0.0)

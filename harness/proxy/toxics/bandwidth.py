@@ -1,7 +1,9 @@
 """bandwidth: limit a direction to ``rate`` KB/s (KB = 1000 bytes).
 
-Deviation from Toxiproxy (docs/proxy-deviations.md): ``rate < 0`` means unlimited
+Deviations from Toxiproxy (docs/proxy-deviations.md): ``rate < 0`` means unlimited
 (the real server panics); ``rate == 0`` stalls the link like the real server does.
+The timer error is carried forward across the 100 ms pieces too (Toxiproxy carries it
+only across chunks), so late wake-ups on a busy machine do not lower the rate.
 """
 
 from __future__ import annotations
@@ -30,14 +32,15 @@ class BandwidthToxic:
                 except Interrupted:
                     await stub.send(p)
                     raise
-            piece = self.rate * 100
-            sleep += len(p.data) / (self.rate * 1000.0)
+            piece, per_byte = self.rate * 100, 1 / (self.rate * 1000.0)
+            sleep += len(p.data) * per_byte
             try:
-                while len(p.data) > piece:
-                    await stub.sleep(_SLICE)
+                while len(p.data) > piece:  # each piece waits what its bytes cost, less any oversleep
+                    start = stub.now()
+                    await stub.sleep(sleep - (len(p.data) - piece) * per_byte)
+                    sleep -= stub.now() - start
                     await stub.send(Chunk(p.data[:piece], p.ts))
                     p = Chunk(p.data[piece:], p.ts)
-                    sleep -= _SLICE
                 start = stub.now()
                 await stub.sleep(sleep)
                 sleep -= stub.now() - start  # carry the timer error forward

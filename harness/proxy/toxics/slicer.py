@@ -4,7 +4,9 @@ sleeping ``delay`` microseconds after each piece.
 Deviations (docs/proxy-deviations.md): when ``average_size + size_variation < 1`` the
 real server recurses until it crashes; here the chunk is forwarded unsliced. Split
 points are kept strictly inside the chunk, so a large variation cannot produce the
-negative-length pieces that crash the real server either.
+negative-length pieces that crash the real server either. A late wake-up shortens the
+next sleep (the timer error is carried forward, as the bandwidth toxic does), so the
+pieces keep their pace on a busy machine.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ class SlicerToxic:
         return out
 
     async def pipe(self, stub: Stub) -> None:
+        overslept = 0.0  # the timer error carried forward (at most one delay): shortens the next sleep
         async for c in stub.chunks():
             cuts = self.cuts(len(c.data), stub.rng)
             for i in range(1, len(cuts)):
                 await stub.send(Chunk(c.data[cuts[i - 1] : cuts[i]], c.ts))
                 try:
-                    await stub.sleep(self.delay / 1e6)
+                    start, delay = stub.now(), self.delay / 1e6
+                    await stub.sleep(delay - overslept)
+                    overslept = min(delay, max(0.0, overslept + (stub.now() - start) - delay))
                 except Interrupted:
                     if cuts[i] < len(c.data):
                         await stub.send(Chunk(c.data[cuts[i] :], c.ts))
