@@ -23,9 +23,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from harness.errors import JournalWriteError
+
+if TYPE_CHECKING:
+    from harness.timeline.records import Record
 
 JOURNAL_FILE = "journal.jsonl"
 REQUEST_LOG_FILE = "requests.jsonl"
@@ -136,3 +139,19 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 def read_journal(run_dir: Path) -> list[dict[str, Any]]:
     """All records of a run's journal, in order."""
     return list(read_jsonl(Path(run_dir) / JOURNAL_FILE))
+
+
+def read_records(run_dir: Path) -> list["Record"]:
+    """A run's journal as typed records (``harness.timeline.records``), in order.
+
+    Raises TimelineError naming the line when a known kind does not fit its type.
+    """
+    from harness.timeline.records import TimelineError, parse_record
+
+    out = []
+    for number, raw in enumerate(read_jsonl(Path(run_dir) / JOURNAL_FILE), start=1):
+        try:
+            out.append(parse_record(raw))
+        except (TimelineError, TypeError) as exc:
+            raise TimelineError(f"{Path(run_dir) / JOURNAL_FILE}: record {number}: {exc}") from exc
+    return out
