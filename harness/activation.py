@@ -1,65 +1,106 @@
-"""One fault's activation as a context manager: journaled, reverted exactly once.
+"""One fault's activation as a context manager: journaled, on time, reverted exactly once.
 
 ::
 
-    with FaultActivation(spec, ctx):   # journal fault_injecting, inject, fault_injected
-        ...                            # revert() may be called early (end of ``for``)
+    with FaultActivation(spec, ctx, planned_ts=due):   # entered a little BEFORE ``due``:
+        #   journal fault_injecting (planned_ts)        durable before anything changes
+        #   fault.prepare + ledger.prepare              proxy / PID looked up, snapshot taken
+        #   ctx.clock.wait_until(due)                   sleep, then spin the last 2 ms
+        #   undo = inject                               ONE call
+        #   journal fault_injected                      planned, call, effective times; lag
+        ...                                            # revert(planned_ts=end) at the end of ``for``
     # on exit, even on Ctrl-C: revert() if not done, journal fault_reverted
 
-Injection goes through the context's :class:`~harness.ledger.TargetLedger`, which
-stacks faults on one target (reference-counted shared states, one snapshot per store).
-If ``inject`` raises, whatever it half-applied is its own to undo (each fault's
-inject is written that way) and the activation journals ``fault_reverted`` with
+Without ``planned_ts`` the fault is injected at once (tests, tools). Injection goes
+through the context's :class:`~harness.ledger.TargetLedger`, which stacks faults on one
+target. If anything fails before the change is made, the activation undoes what it
+prepared; if ``inject`` raises, whatever it half-applied is its own to undo (each
+fault's inject is written that way). Either way it journals ``fault_reverted`` with
 ``ok: false`` before raising FaultApplyError.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.errors import FaultApplyError, FaultRevertError, HarnessError
 from harness.faults.base import FaultContext, Undo
 from harness.faults.registry import get_fault
 from harness.model import FaultSpec
+from harness.timeline.records import FaultInjected, FaultInjecting, FaultReverted
 
 
 class FaultActivation:
-    """Injects ``spec`` on enter and reverts it once, on ``revert()`` or on exit."""
+    """Injects ``spec`` on enter (at ``planned_ts``) and reverts it once, on ``revert()`` or on exit."""
 
-    def __init__(self, spec: FaultSpec, ctx: FaultContext):
-        self.spec, self.ctx = spec, ctx
+    def __init__(self, spec: FaultSpec, ctx: FaultContext, *, planned_ts: float | None = None):
+        self.spec, self.ctx, self.planned_ts = spec, ctx, planned_ts
         self.fault = get_fault(spec.kind)(spec.params)
         self._undo: Undo | None = None
 
-    def _fields(self) -> dict:
+    def _fields(self) -> dict[str, Any]:
         return {"fault": self.spec.name, "fault_kind": self.spec.kind, "target": self.fault.target()}
 
     def __enter__(self) -> "FaultActivation":
-        journal = self.ctx.journal
-        journal.record("fault_injecting", **self._fields(),
-                       params=self.spec.params.model_dump(mode="json"), instant=self.fault.instant)
+        ctx = self.ctx
+        ctx.journal.emit(FaultInjecting(**self._fields(), params=self.spec.params.model_dump(mode="json"),
+                                        instant=self.fault.instant, planned_ts=self.planned_ts))
         try:
-            self._undo = self.ctx.ledger.inject(self.fault, self.ctx)
-        except Exception as exc:
-            journal.record("fault_reverted", **self._fields(), ok=False, interrupted=False,
-                           error=f"inject failed: {exc}")
-            if isinstance(exc, HarnessError):
-                raise
-            raise FaultApplyError(f"fault {self.spec.name!r} ({self.spec.kind}) could not be injected: {exc}") from exc
-        journal.record("fault_injected", **self._fields(), instant=self.fault.instant)
+            self._prepare_and_wait()
+        except BaseException as exc:
+            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=not isinstance(exc, Exception),
+                                           error=f"not injected: {_text(exc)}"))
+            self._raise(exc)
+        call_ts, ctx.effective_ts = ctx.clock.time(), None
+        try:
+            self._undo = ctx.ledger.inject(self.fault, ctx)
+        except BaseException as exc:
+            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=not isinstance(exc, Exception),
+                                           error=f"inject failed: {_text(exc)}"))
+            self._raise(exc)
+        ctx.journal.emit(FaultInjected(**self._fields(), instant=self.fault.instant,
+                                       **_times(self.planned_ts, call_ts, ctx)))
         return self
 
-    def revert(self, *, interrupted: bool = False) -> None:
-        """Revert now (idempotent) and journal ``fault_reverted``."""
+    def _prepare_and_wait(self) -> None:
+        """Look up ahead and wait for the planned time; undo the preparation if cut short."""
+        self.fault.prepare(self.ctx)
+        self.ctx.ledger.prepare(self.fault, self.ctx)
+        try:
+            if self.planned_ts is not None:
+                self.ctx.clock.wait_until(self.planned_ts)
+        except BaseException:
+            self.ctx.ledger.abandon(self.fault, self.ctx)
+            raise
+
+    def _raise(self, exc: BaseException) -> None:
+        if isinstance(exc, HarnessError) or not isinstance(exc, Exception):
+            raise exc
+        raise FaultApplyError(f"fault {self.spec.name!r} ({self.spec.kind}) could not be injected: "
+                              f"{exc}") from exc
+
+    def revert(self, *, interrupted: bool = False, planned_ts: float | None = None) -> None:
+        """Revert (at ``planned_ts``, else now; idempotent) and journal ``fault_reverted``."""
         undo, self._undo = self._undo, None
         if undo is None:
             return
+        ctx = self.ctx
+        if planned_ts is not None:
+            try:
+                self.fault.prepare(ctx)  # the look-up again: the connection is warm at the due time
+            except Exception:  # the undo itself will say what is wrong
+                pass
+            ctx.clock.wait_until(planned_ts)
+        call_ts, ctx.effective_ts = ctx.clock.time(), None
         try:
             undo()
         except Exception as exc:
-            self.ctx.journal.record("fault_reverted", **self._fields(), ok=False,
-                                    interrupted=interrupted, error=str(exc))
+            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=interrupted, error=str(exc),
+                                           **_times(planned_ts, call_ts, ctx)))
             raise FaultRevertError(f"fault {self.spec.name!r} could not be reverted: {exc}; "
                                    f"run `chaos-harness cleanup`") from exc
-        self.ctx.journal.record("fault_reverted", **self._fields(), ok=True, interrupted=interrupted)
+        ctx.journal.emit(FaultReverted(**self._fields(), ok=True, interrupted=interrupted,
+                                       **_times(planned_ts, call_ts, ctx)))
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -67,3 +108,14 @@ class FaultActivation:
         except FaultRevertError:
             if exc_type is None:
                 raise
+
+
+def _times(planned_ts: float | None, call_ts: float, ctx: FaultContext) -> dict[str, float | None]:
+    """``planned_ts``, ``call_ts``, ``effective_ts`` and ``lag_ms`` of the change just made."""
+    effective = ctx.effective_ts if ctx.effective_ts is not None else ctx.clock.time()
+    lag = None if planned_ts is None else round((effective - planned_ts) * 1000.0, 3)
+    return {"planned_ts": planned_ts, "call_ts": call_ts, "effective_ts": effective, "lag_ms": lag}
+
+
+def _text(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -16,7 +16,8 @@ For each run under ``reports/`` (the ``latest`` link is not a run of its own):
    ``--run-id`` only orphans (their owner known dead), never another live run's.
 
 What was done is journaled in the run (``store_restored``, ``proxies_deleted``,
-``cleaned_up``). A line starting with ``FAILED`` means something could not be undone.
+``cleaned_up``). A line starting with ``FAILED`` means something could not be undone
+(a journal that does not read as typed records is one: nothing of it is touched).
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ from pathlib import Path
 from typing import Iterator
 
 from harness.errors import DriverError
-from harness.journal import JOURNAL_FILE, Journal, read_jsonl
+from harness.journal import JOURNAL_FILE, Journal, read_records
 from harness.procgroup import runs
 from harness.runlock import LockState, claim, read_owner
+from harness.timeline.records import (CleanedUp, LoadLaunched, Phase, ProxiesDeleted, ProxyServerFound,
+                                      ProxyServerStarted, Record, RunStarted, ServiceStarted,
+                                      StoreRestored, StoreSnapshotting, TimelineError)
 
 FAILED = "FAILED"
 """How a line that reports something not undone starts."""
 
-_PROCESS_KINDS = ("service_started", "proxy_server_started", "load_launched")
+_PROCESS_RECORDS = (ServiceStarted, ProxyServerStarted, LoadLaunched)
 
 
 def cleanup(reports_dir: Path, *, run_id: str | None = None) -> list[str]:
@@ -60,50 +64,53 @@ def _run_dirs(reports_dir: Path, run_id: str | None) -> Iterator[Path]:
 
 def _cleanup_run(run_dir: Path) -> list[str]:
     state, lock = claim(run_dir)
-    records = list(read_jsonl(run_dir / JOURNAL_FILE))
-    header = next((r for r in records if r.get("kind") == "run_started"), {})
-    if state is LockState.LIVE or (state is LockState.ABSENT and runs(header.get("pid", 0), header.get("cmdline"))):
-        pid = read_owner(run_dir).get("pid") or header.get("pid")
-        return [f"still running (pid {pid}); left alone"]
     try:
+        try:
+            records = read_records(run_dir)
+        except TimelineError as exc:
+            return [f"{FAILED}: its journal does not read ({exc}); nothing of it was touched"]
+        header = next((r for r in records if isinstance(r, RunStarted)), None)
+        if state is LockState.LIVE or (state is LockState.ABSENT and header is not None
+                                       and runs(header.pid or 0, header.cmdline)):
+            pid = read_owner(run_dir).get("pid") or (header.pid if header else None)
+            return [f"still running (pid {pid}); left alone"]
         with Journal(run_dir / JOURNAL_FILE) as journal:
-            journal.phase = "cleanup"
+            journal.phase = Phase.CLEANUP.value
             actions = [*_kill_leftovers(records), *_restore_stores(records, journal),
                        *_delete_proxies(records, journal)]
             if actions:
-                journal.record("cleaned_up", actions=actions)
+                journal.emit(CleanedUp(actions=actions))
         return actions
     finally:
         if lock is not None:
             lock.release()
 
 
-def _kill_leftovers(records: list[dict]) -> Iterator[str]:
+def _kill_leftovers(records: list[Record]) -> Iterator[str]:
     for record in records:
-        if record.get("kind") not in _PROCESS_KINDS or "pid" not in record:
+        if not isinstance(record, _PROCESS_RECORDS) or not record.pid:
             continue
-        pid, command = record["pid"], record.get("command")
-        if runs(pid, command):
+        if runs(record.pid, record.command):
             try:
-                os.killpg(pid, signal.SIGCONT)
-                os.killpg(pid, signal.SIGKILL)
-                yield f"killed leftover process group {pid} ({record['kind']})"
+                os.killpg(record.pid, signal.SIGCONT)
+                os.killpg(record.pid, signal.SIGKILL)
+                yield f"killed leftover process group {record.pid} ({record.kind})"
             except (ProcessLookupError, PermissionError):
                 continue
 
 
-def _restore_stores(records: list[dict], journal: Journal) -> Iterator[str]:
+def _restore_stores(records: list[Record], journal: Journal) -> Iterator[str]:
     """Restore every journaled snapshot not journaled as restored (see the module docstring)."""
-    done = {r.get("snapshot") for r in records if r.get("kind") == "store_restored" and r.get("ok")}
+    done = {r.snapshot for r in records if isinstance(r, StoreRestored) and r.ok}
     for record in records:
-        if record.get("kind") == "store_snapshotting" and record.get("snapshot") not in done:
+        if isinstance(record, StoreSnapshotting) and record.snapshot not in done:
             yield _restore_store(record, journal)
 
 
-def _restore_store(record: dict, journal: Journal) -> str:
+def _restore_store(record: StoreSnapshotting, journal: Journal) -> str:
     from harness.stores import open_store
 
-    described, snapshot, before = record["store"], record["snapshot"], record["checksum"]
+    described, snapshot, before = record.store, record.snapshot, record.checksum
     where = f"table {described.get('table')} in {_where(described)}"
     try:
         store = open_store(described)
@@ -117,9 +124,9 @@ def _restore_store(record: dict, journal: Journal) -> str:
                 raise DriverError(f"checksum {after} after restore, {before} before the change")
             action = f"restored {where} from snapshot {snapshot} (checksum verified)"
     except Exception as exc:  # a store that cannot be reached or restored: say so, go on
-        journal.record("store_restored", store=described, snapshot=snapshot, ok=False, error=str(exc))
+        journal.emit(StoreRestored(store=described, snapshot=snapshot, ok=False, error=str(exc)))
         return f"{FAILED} to restore {where} from snapshot {snapshot}: {exc}"
-    journal.record("store_restored", store=described, snapshot=snapshot, checksum=before, ok=True)
+    journal.emit(StoreRestored(store=described, snapshot=snapshot, checksum=before, ok=True))
     return action
 
 
@@ -129,26 +136,34 @@ def _where(described: dict) -> str:
     return re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", str(described.get("dsn", "?")))
 
 
-def _delete_proxies(records: list[dict], journal: Journal) -> Iterator[str]:
+def _delete_proxies(records: list[Record], journal: Journal) -> Iterator[str]:
     """Delete the run's proxies (toxics included) on each external Toxiproxy it journaled."""
-    from harness.drivers.toxiproxy import ProxyDriver
+    from harness.drivers.toxiproxy import ToxiproxyDriver
 
-    done = {(r.get("url"), r.get("prefix")) for r in records if r.get("kind") == "proxies_deleted"}
+    done = {(r.url, r.prefix) for r in records if isinstance(r, ProxiesDeleted)}
     for record in records:
-        url, prefix = record.get("url"), record.get("prefix")
-        if record.get("kind") != "proxy_server_found" or not prefix or (url, prefix) in done:
+        if not isinstance(record, ProxyServerFound) or not record.prefix or (record.url, record.prefix) in done:
             continue
+        url, prefix = record.url, record.prefix
         done.add((url, prefix))
         try:
-            driver = ProxyDriver(url)
-            names = sorted(n for n in driver.proxies() if n.startswith(prefix))
-            for name in names:
-                driver.delete(name)
+            names = _delete_prefixed(ToxiproxyDriver(url), prefix)
         except DriverError as exc:
             yield f"{FAILED} to delete proxies {prefix}* on {url}: {exc}"
             continue
-        journal.record("proxies_deleted", url=url, prefix=prefix, proxies=names)
+        journal.emit(ProxiesDeleted(url=url, prefix=prefix, proxies=names))
         yield from (f"deleted proxy {name} and its toxics on {url}" for name in names)
+
+
+def _delete_prefixed(driver, prefix: str) -> list[str]:
+    """Delete every proxy whose name starts with ``prefix``; return their names."""
+    try:
+        names = sorted(n for n in driver.proxies() if n.startswith(prefix))
+        for name in names:
+            driver.delete(name)
+        return names
+    finally:
+        driver.close()
 
 
 def _docker_leftovers(run_id: str | None) -> list[str]:

@@ -128,10 +128,10 @@ class ProxyHandle:
     """Container port -> published 127.0.0.1 port, for proxies listening on ``0.0.0.0:PORT``."""
 
     def driver(self):
-        """A :class:`~harness.drivers.toxiproxy.ProxyDriver` for this server."""
-        from harness.drivers.toxiproxy import ProxyDriver
+        """A :class:`~harness.drivers.toxiproxy.ToxiproxyDriver` for this server."""
+        from harness.drivers.toxiproxy import ToxiproxyDriver
 
-        return ProxyDriver(self.url)
+        return ToxiproxyDriver(self.url)
 
     def address(self, port: int) -> str:
         """``127.0.0.1:HOSTPORT`` where a proxy listening on ``0.0.0.0:port`` is reached."""

@@ -35,6 +35,7 @@ from typing import Iterator
 
 from harness.errors import HarnessError, RunAborted
 from harness.journal import Journal
+from harness.timeline.records import SignalReceived
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _NEXT = {"teardown": "the teardown (healing) goes on, then the reports",
@@ -126,7 +127,7 @@ class RunGuard:
     def _note(self, name: str) -> None:
         phase = self.journal.phase
         try:
-            self.journal.record("signal_received", signal=name)
+            self.journal.emit(SignalReceived(signal=name))
         except HarnessError:  # a full disk: the status still says interrupted
             pass
         then = _NEXT.get(phase, "stopping: healing and tearing down")

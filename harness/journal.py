@@ -12,23 +12,38 @@ journal for good: later records raise too and are never appended after a torn li
 The run then has no ``run_finished`` record, which its report calls incomplete. A
 journal opened again after a torn line (by ``cleanup``) ends that line first.
 
->>> with Journal(Path("/tmp/j.jsonl")) as journal:  # doctest: +SKIP
-...     journal.record("run_started", run_id="r1")
+Writers build a typed record (``harness.timeline.records``) and hand it to
+:meth:`Journal.emit`; whoever reacts during the run (the console, the pytest plugin, the
+stop on a dead proxy) listens on ``journal.events.record``, fired once the line is on
+disk::
+
+    >>> with Journal(Path("/tmp/j.jsonl")) as journal:  # doctest: +SKIP
+    ...     journal.events.record.add_listener(lambda record, **_: print(record.kind))
+    ...     journal.emit(SetupStarted(command=["make"]))
+    setup_started
+
+``Journal(None)`` keeps nothing on disk: its records only reach the listeners (the
+dry run).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, TypeVar
 
 from harness.errors import JournalWriteError
+from harness.timeline.events import Events
+from harness.timeline.records import PhaseStarted, Record
 
 if TYPE_CHECKING:
-    from harness.timeline.records import Record
+    from harness.clock import Clock
+
+R = TypeVar("R", bound=Record)
 
 JOURNAL_FILE = "journal.jsonl"
 REQUEST_LOG_FILE = "requests.jsonl"
@@ -40,61 +55,69 @@ class Journal:
     """Appends records to ``path``; safe to call from several threads and from a
     signal handler (the lock is re-entrant and each line is one ``write``)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        self._torn = _ends_torn(self._fd)  # a line cut short before: end it before appending
+    def __init__(self, path: Path | None, *, events: Events | None = None, clock: "Clock | None" = None):
+        self.path = None if path is None else Path(path)
+        self._fd: int | None = None
+        self._torn = False
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._torn = _ends_torn(self._fd)  # a line cut short before: end it before appending
         self._lock = threading.RLock()
-        self._t0 = time.monotonic()
+        self._time = clock.time if clock is not None else time.time
+        self._monotonic = clock.monotonic if clock is not None else time.monotonic
+        self._t0 = self._monotonic()
+        self._open = True
         self.phase = "setup"
         """The phase stamped on every record until changed (see ``enter_phase``)."""
-        self.listeners: list = []
-        """Callables ``(record: dict) -> None`` told of every record after it is on disk."""
+        self.events = events if events is not None else Events()
+        """The run's event bus: ``events.record`` fires with every record once it is durable."""
         self.failure: str | None = None
         """Why the journal stopped: the first write error, or None while it works."""
 
-    def record(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Write one record durably and return it; JournalWriteError if it cannot."""
-        entry = {"ts": time.time(), "t": round(time.monotonic() - self._t0, 6),
-                 "kind": kind, "phase": self.phase, **fields}
-        data = (json.dumps(entry, default=str) + "\n").encode()
-        if self._torn:
-            data = b"\n" + data
+    def emit(self, record: R) -> R:
+        """Stamp ``record`` (``ts``, ``t``, ``phase``), write it durably, tell the
+        listeners, and return the stamped record; JournalWriteError if it cannot be written."""
+        stamped = dataclasses.replace(record, ts=self._time(), t=round(self._monotonic() - self._t0, 6),
+                                      phase=self.phase)
         with self._lock:
-            if self._fd is None:
-                return entry
+            if not self._open:
+                return stamped
             if self.failure is not None:
                 raise JournalWriteError(self.explain_failure())
-            try:
-                if os.write(self._fd, data) != len(data):
-                    self._torn = True
-                    raise OSError(f"short write of {len(data)} bytes (is the disk full?)")
-                os.fsync(self._fd)
-                self._torn = False
-            except OSError as exc:
-                self.failure = f"{self.path}: {exc}"
-                raise JournalWriteError(self.explain_failure()) from exc
-        for listener in list(self.listeners):
-            try:
-                listener(entry)
-            except Exception:  # a listener bug must not stop the run
-                pass
-        return entry
+            if self._fd is not None:
+                self._write(stamped)
+        self.events.record.fire(record=stamped)
+        return stamped
+
+    def _write(self, record: Record) -> None:
+        data = (json.dumps(record.to_json(), default=str) + "\n").encode()
+        if self._torn:
+            data = b"\n" + data
+        try:
+            if os.write(self._fd, data) != len(data):
+                self._torn = True
+                raise OSError(f"short write of {len(data)} bytes (is the disk full?)")
+            os.fsync(self._fd)
+            self._torn = False
+        except OSError as exc:
+            self.failure = f"{self.path}: {exc}"
+            raise JournalWriteError(self.explain_failure()) from exc
 
     def explain_failure(self) -> str:
         """Why the journal stopped, as the run's error says it."""
         return f"the journal could not be written ({self.failure}): this run's record is incomplete"
 
     def enter_phase(self, phase: str) -> None:
-        """Stamp later records with ``phase``; record ``phase_started`` when it changes."""
+        """Stamp later records with ``phase``; emit ``phase_started`` when it changes."""
         if phase != self.phase:
-            self.phase = phase
-            self.record("phase_started")
+            self.phase = str(phase)
+            self.emit(PhaseStarted())
 
     def close(self) -> None:
-        """Close the file; later records are dropped."""
+        """Close the file; later records are dropped (and reach no listener)."""
         with self._lock:
+            self._open = False
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
@@ -141,7 +164,7 @@ def read_journal(run_dir: Path) -> list[dict[str, Any]]:
     return list(read_jsonl(Path(run_dir) / JOURNAL_FILE))
 
 
-def read_records(run_dir: Path) -> list["Record"]:
+def read_records(run_dir: Path) -> list[Record]:
     """A run's journal as typed records (``harness.timeline.records``), in order.
 
     Raises TimelineError naming the line when a known kind does not fit its type.

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Callable
 
 from harness.errors import FaultRevertError
 from harness.faults.base import Fault, FaultContext, Stacking, Undo
+from harness.timeline.records import (FaultReleased, FaultStacked, StoreReplayed, StoreRestored,
+                                      StoreSnapshotting)
 
 if TYPE_CHECKING:
     from harness.faults.base import DataFault
@@ -41,16 +43,29 @@ class TargetLedger:
         self._holds: dict[tuple[str, str], _Hold] = {}
         self._stores: dict[str, _StoreStack] = {}
 
+    def prepare(self, fault: Fault, ctx: FaultContext) -> None:
+        """Ahead of the planned time: a data fault that will be its store's first gets
+        the store's snapshot now, so that its injection is only the change."""
+        if fault.stacking is Stacking.DATA:
+            self._store_stack(ctx).take_snapshot(ctx)
+
+    def abandon(self, fault: Fault, ctx: FaultContext) -> None:
+        """``fault`` was prepared but will not be injected: drop a snapshot nobody uses."""
+        if fault.stacking is Stacking.DATA:
+            self._store_stack(ctx).drop_unused(ctx)
+
     def inject(self, fault: Fault, ctx: FaultContext) -> Undo:
         """Apply ``fault`` as its ``stacking`` says; return the undo for this fault alone."""
         if fault.stacking is Stacking.SHARED:
             return self._hold(fault, ctx)
         if fault.stacking is Stacking.DATA:
-            store = ctx.backend.feature_store()
-            key = json.dumps(store.describe(), sort_keys=True)
-            stack = self._stores.setdefault(key, _StoreStack(store))
-            return stack.push(fault, ctx)
+            return self._store_stack(ctx).push(fault, ctx)
         return fault.inject(ctx)
+
+    def _store_stack(self, ctx: FaultContext) -> "_StoreStack":
+        store = ctx.backend.feature_store()
+        key = json.dumps(store.describe(), sort_keys=True)
+        return self._stores.setdefault(key, _StoreStack(store))
 
     def _hold(self, fault: Fault, ctx: FaultContext) -> Undo:
         key = (fault.kind, fault.target())
@@ -58,15 +73,15 @@ class TargetLedger:
         if hold is None:
             hold = self._holds[key] = _Hold(fault.inject(ctx))
         else:
-            ctx.journal.record("fault_stacked", fault=ctx.fault_name, fault_kind=fault.kind,
-                               target=key[1], held_by=list(hold.holders))
+            ctx.journal.emit(FaultStacked(fault=ctx.fault_name, fault_kind=fault.kind, target=key[1],
+                                          held_by=list(hold.holders)))
         hold.holders.append(ctx.fault_name)
 
         def release() -> None:
             hold.holders.remove(ctx.fault_name)
             if hold.holders:
-                ctx.journal.record("fault_released", fault=ctx.fault_name, fault_kind=fault.kind,
-                                   target=key[1], still_held_by=list(hold.holders))
+                ctx.journal.emit(FaultReleased(fault=ctx.fault_name, fault_kind=fault.kind, target=key[1],
+                                               still_held_by=list(hold.holders)))
                 return
             del self._holds[key]
             hold.undo()
@@ -83,9 +98,10 @@ class _Entry:
 class _StoreStack:
     """The data faults active on one store, in injection order, over one snapshot.
 
-    * the first push journals ``store_snapshotting`` (where the snapshot goes, and the
-      table's checksum) *before* the snapshot is taken and anything changes, so
-      ``chaos-harness cleanup`` can restore the store after a SIGKILL;
+    * the first push (or, ahead of it, ``take_snapshot``) journals ``store_snapshotting``
+      (where the snapshot goes, and the table's checksum) *before* the snapshot is taken
+      and anything changes, so ``chaos-harness cleanup`` can restore the store after a
+      SIGKILL;
     * every push applies its fault's change on top of what is there;
     * a pop that leaves faults active restores the snapshot (keeping it) and applies the
       survivors again in injection order, each from its own saved rng state, so the store
@@ -108,10 +124,10 @@ class _StoreStack:
             fault.change(self.store, ctx)
 
         if self.entries:
-            ctx.journal.record("fault_stacked", fault=ctx.fault_name, fault_kind=fault.kind,
-                               target=fault.target(), held_by=[e.name for e in self.entries])
+            ctx.journal.emit(FaultStacked(fault=ctx.fault_name, fault_kind=fault.kind, target=fault.target(),
+                                          held_by=[e.name for e in self.entries]))
         else:
-            self._take_snapshot(ctx)
+            self.take_snapshot(ctx)
         try:
             apply()
         except BaseException:
@@ -125,11 +141,19 @@ class _StoreStack:
         self.entries = [e for e in self.entries if e.name != name]
         self._settle(ctx, because=name)
 
-    def _take_snapshot(self, ctx: FaultContext) -> None:
+    def drop_unused(self, ctx: FaultContext) -> None:
+        """A snapshot taken ahead for a fault that never came: restore (verified) and drop it."""
+        if not self.entries:
+            self._settle(ctx, because=ctx.fault_name)
+
+    def take_snapshot(self, ctx: FaultContext) -> None:
+        """Snapshot the store (journaled first) unless a snapshot is already there."""
+        if self.snapshot is not None:
+            return
         self.checksum = self.store.checksum()
         name = self.store.new_snapshot_name()
-        ctx.journal.record("store_snapshotting", fault=ctx.fault_name, store=self.store.describe(),
-                           snapshot=name, checksum=self.checksum)
+        ctx.journal.emit(StoreSnapshotting(fault=ctx.fault_name, store=self.store.describe(),
+                                           snapshot=name, checksum=self.checksum))
         self.store.snapshot(name)
         self.snapshot = name
 
@@ -139,8 +163,8 @@ class _StoreStack:
             return
         if self.entries:
             self.store.restore(self.snapshot, keep=True)
-            ctx.journal.record("store_replayed", fault=because, snapshot=self.snapshot,
-                               faults=[e.name for e in self.entries])
+            ctx.journal.emit(StoreReplayed(fault=because, snapshot=self.snapshot,
+                                           faults=[e.name for e in self.entries]))
             for entry in self.entries:
                 entry.apply()
             return
@@ -148,8 +172,8 @@ class _StoreStack:
         self.store.restore(snapshot)
         after = self.store.checksum()
         ok = after == self.checksum
-        ctx.journal.record("store_restored", fault=because, store=self.store.describe(),
-                           snapshot=snapshot, checksum=after, ok=ok)
+        ctx.journal.emit(StoreRestored(fault=because, store=self.store.describe(), snapshot=snapshot,
+                                       checksum=after, ok=ok))
         if not ok:
             raise FaultRevertError(f"feature table checksum {after} != {self.checksum} after restore")
 

@@ -5,6 +5,9 @@ locustfile and waits for Locust's ``test_start``; the journal's ``load_started``
 carries that moment, which is the zero of every fault's ``at``. Every request lands
 in ``requests.jsonl``. Locust exits 1 when any request failed: that is a finding,
 not a crash (``--exit-code-on-error 0`` makes only real crashes non-zero).
+
+:class:`FakeLoadDriver` has the same surface and sends nothing: it "runs" for the
+load's duration on a clock (the runner's unit tests, ``run --dry-run``).
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import DriverError
 from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
 from harness.procgroup import stop_group
+from harness.timeline.records import LoadLaunched, LoadStarted, LoadStopped
+
+if TYPE_CHECKING:
+    from harness.clock import Clock
+
+START_POLL_S = 0.01
+"""How often ``start`` looks for Locust's ``test_start``: faults due at ``0s`` wait on it."""
 
 ENTRY = Path(__file__).with_name("_locust_entry.py")
 
@@ -52,18 +63,18 @@ class LoadDriver:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             cwd=self.run_dir)
-        self.journal.record("load_launched", pid=self.process.pid, command=command)
+        self.journal.emit(LoadLaunched(pid=self.process.pid, command=command))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             started = self._event("test_start")
             if started:
                 self.started_at = started
-                self.journal.record("load_started", load_ts=started, users=self.load.users,
-                                    duration_s=self.load.duration)
+                self.journal.emit(LoadStarted(load_ts=started, users=self.load.users,
+                                              duration_s=self.load.duration))
                 return started
             if self.process.poll() is not None:
                 break
-            time.sleep(0.05)
+            time.sleep(START_POLL_S)
         self.stop()
         raise DriverError(f"Locust did not start (exit {self.process.returncode}); "
                           f"see {self.run_dir / 'logs' / 'locust.log'}")
@@ -94,4 +105,33 @@ class LoadDriver:
         stop_group(self.process, 10)
         if not self._stopped:
             self._stopped = True
-            self.journal.record("load_stopped", returncode=self.process.returncode)
+            self.journal.emit(LoadStopped(returncode=self.process.returncode))
+
+
+class FakeLoadDriver:
+    """The load's surface without Locust: starts at once, runs for the load's duration
+    on ``clock``, sends no request (``requests.jsonl`` stays empty)."""
+
+    def __init__(self, *, load: LoadSpec, host: str, locustfile: Path, run_dir: Path | None,
+                 journal: Journal, seed: int = 0, clock: "Clock"):
+        self.load, self.host, self.journal, self.clock = load, host, journal, clock
+        self.started_at: float | None = None
+        self._stopped = False
+
+    def start(self) -> float:
+        """Start "now"; returns the start time (the zero of every fault's ``at``)."""
+        self.started_at = self.clock.time()
+        self.journal.emit(LoadStarted(load_ts=self.started_at, users=self.load.users,
+                                      duration_s=self.load.duration))
+        return self.started_at
+
+    def running(self) -> bool:
+        """True until the load's duration has passed on the clock (and it was not stopped)."""
+        return (self.started_at is not None and not self._stopped
+                and self.clock.time() < self.started_at + self.load.duration)
+
+    def stop(self) -> None:
+        """Journal ``load_stopped`` once."""
+        if self.started_at is not None and not self._stopped:
+            self._stopped = True
+            self.journal.emit(LoadStopped(returncode=0))

@@ -4,7 +4,8 @@ Phases, in order (each journaled before it acts)::
 
     setup     run directory, journal header, backend.up() (proxies, services, health)
     baseline  Locust load starts; a prediction probe through the ingress must pass
-    inject    faults injected and reverted on the plan's clock (``at`` / ``for``)
+    inject    faults injected and reverted on the plan's clock (``harness.plan``: each
+              prepared ahead, then ONE call at its planned time)
     recover   load runs to its end with no fault active
     teardown  remaining faults reverted, load stopped, pipeline down  <- ALWAYS:
               success, SLO failure, exception, Ctrl-C or SIGTERM (one ExitStack, LIFO)
@@ -16,6 +17,11 @@ and the reports finish; either way the status is ``interrupted``. The fault prox
 death aborts the run at once (``RunAborted``); a journal that cannot be written (a
 full disk) ends it at the next step.
 
+Everything the run acts through is in :class:`Parts` (clock, backend, load, probe):
+the real ones by default, fakes in the runner's unit tests and in ``run --dry-run``
+(``harness.dryrun``), which play the same phases in milliseconds. What the run says
+on the console is a listener on the journal's events (``harness.console``).
+
 The result separates "the harness worked" (``status``) from "the system passed"
 (``verdict``), like chaostoolkit's status vs deviated.
 """
@@ -25,33 +31,55 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import random
 import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable
 
 from harness import __version__
-from harness.activation import FaultActivation
 from harness.backends import get_backend
+from harness.clock import Clock, SystemClock
 from harness.errors import DriverError, HarnessError, JournalWriteError
-from harness.faults.base import FaultContext
 from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
-from harness.ledger import TargetLedger
 from harness.load import LoadDriver
 from harness.loader import resolve_pipeline_dir
-from harness.model import FaultSpec, Scenario
+from harness.model import Scenario
 from harness.pipeline import load_pipeline
+from harness.plan import FaultPlayer
 from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
 from harness.runlock import RunLock
+from harness.timeline.events import Events
+from harness.timeline.records import Phase, ProxyServerDied, Record, RunFinished, RunStarted
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
+LOAD_END_GRACE_S = 20.0
+"""How long after the load's duration Locust may take to stop by itself."""
+POLL_S = 0.05
+"""How often the runner's waits look at the guard, the journal and the load."""
+
+
+def probe_ingress(ingress: str) -> None:
+    """Wait (up to 20 s) until a prediction through the ingress succeeds."""
+    HttpProbe(f"{ingress}/predict", method="POST", body=_PROBE_BODY).with_timeout(20).wait()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parts:
+    """What a run acts through: the real parts by default, fakes in tests and dry runs."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    backend: Callable[..., Any] | None = None
+    """Makes the backend (``pipeline=, run_dir=, journal=, seed=``); None: the named backend."""
+    load: Callable[..., Any] = LoadDriver
+    """Makes the load driver (``load=, host=, locustfile=, run_dir=, journal=, seed=``)."""
+    probe: Callable[[str], None] = probe_ingress
+    """Waits until the pipeline answers through its ingress URL."""
 
 
 @dataclass
@@ -75,48 +103,64 @@ class RunResult:
 
 
 def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path = Path("reports"),
-                 backend: str | None = None, log=print) -> RunResult:
-    """Run one scenario end to end and return its result; never leaves anything running."""
-    from harness import reporting  # noqa: F401  loaded before the run, so an interrupted run reports fast
+                 backend: str | None = None, log: Callable[[str], None] | None = print,
+                 events: Events | None = None, parts: Parts | None = None) -> RunResult:
+    """Run one scenario end to end and return its result; never leaves anything running.
 
+    ``log`` prints the console lines (None: quiet); ``events`` lets a caller subscribe to
+    the run's records before it starts (the pytest plugin, a live view).
+    """
+    from harness import reporting  # noqa: F401  loaded before the run, so an interrupted run reports fast
+    from harness.console import Console
+
+    parts = parts or Parts()
+    events = events if events is not None else Events()
+    if log is not None:
+        Console(log).listen(events)
     run_dir = _new_run_dir(Path(reports_dir).resolve(), scenario.name)
     lock = RunLock.acquire(run_dir)  # held until the reports are written: cleanup leaves us alone
     try:
-        return _run_and_report(scenario, scenario_file, backend, run_dir, log)
+        journal = Journal(run_dir / JOURNAL_FILE, events=events, clock=parts.clock)
+        backend_name = backend or scenario.backend
+        with RunGuard(journal) as guard:
+            error = execute(scenario, scenario_file=scenario_file, backend_name=backend_name,
+                            run_dir=run_dir, journal=journal, guard=guard, parts=parts,
+                            header=_header(scenario, scenario_file, backend_name, run_dir))
+            report, reports_error = _reports(run_dir, guard, log or (lambda _: None))
+            journal.close()
+        return RunResult(run_dir, run_status(guard, error), report, error, reports_error,
+                         tuple(guard.signals))
     finally:
         lock.release()
 
 
-def _run_and_report(scenario: Scenario, scenario_file: Path, backend: str | None, run_dir: Path,
-                    log) -> RunResult:
-    journal = Journal(run_dir / JOURNAL_FILE)
-    backend_name = backend or scenario.backend
-    with RunGuard(journal) as guard:
-        journal.listeners.append(_abort_when_the_proxy_dies(guard))
-        error = None
+def execute(scenario: Scenario, *, scenario_file: Path, backend_name: str, run_dir: Path,
+            journal: Journal, guard: RunGuard, parts: Parts, header: dict[str, Any]) -> str | None:
+    """Every phase up to ``run_finished`` (not the reports); returns the run's error or None.
+
+    Never raises: an error, an abort or a signal ends the run in order (see the module
+    docstring); ``run_status(guard, error)`` says how it ended.
+    """
+    journal.events.record.add_listener(_abort_when_the_proxy_dies(guard))
+    error = None
+    try:
         try:
-            try:
-                journal.record("run_started", **_header(scenario, scenario_file, backend_name, run_dir))
-                log(f"run {run_dir.name}: scenario {scenario.name!r} on the {backend_name} backend")
-                _run(scenario, scenario_file, backend_name, run_dir, journal, guard, log)
-            finally:
-                guard.hold()  # nothing raises from here on: the run ends in order
-        except KeyboardInterrupt:
-            if not guard.interrupted:  # raised by someone else's handler: still an interrupt
-                guard.signals.append("KeyboardInterrupt")
-        except HarnessError as exc:
-            error = str(exc)
-        except Exception as exc:  # a harness bug: still heal, journal and report
-            error = f"{type(exc).__name__}: {exc}"
-        error = _first_cause(error, guard, journal)
-        with contextlib.suppress(JournalWriteError):
-            journal.enter_phase("analyze")
-            journal.record("run_finished", status=_status(guard, error), error=error,
-                           signals=guard.signals)
-        report, reports_error = _reports(run_dir, guard, log)
-        journal.close()
-    return RunResult(run_dir, _status(guard, error), report, error, reports_error,
-                     tuple(guard.signals))
+            journal.emit(RunStarted(**header))
+            _run(scenario, scenario_file, backend_name, run_dir, journal, guard, parts)
+        finally:
+            guard.hold()  # nothing raises from here on: the run ends in order
+    except KeyboardInterrupt:
+        if not guard.interrupted:  # raised by someone else's handler: still an interrupt
+            guard.signals.append("KeyboardInterrupt")
+    except HarnessError as exc:
+        error = str(exc)
+    except Exception as exc:  # a harness bug: still heal, journal and report
+        error = f"{type(exc).__name__}: {exc}"
+    error = _first_cause(error, guard, journal)
+    with contextlib.suppress(JournalWriteError):
+        journal.enter_phase(Phase.ANALYZE)
+        journal.emit(RunFinished(status=run_status(guard, error), error=error, signals=list(guard.signals)))
+    return error
 
 
 def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | None:
@@ -128,93 +172,68 @@ def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | 
     return first or error
 
 
-def _status(guard: RunGuard, error: str | None) -> str:
-    """Any signal, even one during the reports, makes the run ``interrupted``."""
+def run_status(guard: RunGuard, error: str | None) -> str:
+    """``interrupted`` after any signal (even one during the reports), else ``error`` or ``completed``."""
     return "interrupted" if guard.interrupted else "error" if error else "completed"
 
 
 def _abort_when_the_proxy_dies(guard: RunGuard):
     """A journal listener: every link passes through the fault proxy, so its death ends the run."""
-    def listener(record: dict[str, Any]) -> None:
-        if record.get("kind") == "proxy_server_died":
-            guard.abort(f"the fault proxy server died mid-run ({record.get('reason')}); every "
+    def listener(record: Record, **_: Any) -> None:
+        if isinstance(record, ProxyServerDied):
+            guard.abort(f"the fault proxy server died mid-run ({record.reason}); every "
                         f"link passes through it, so the run cannot go on")
     return listener
 
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
-         journal: Journal, guard: RunGuard, log) -> None:
+         journal: Journal, guard: RunGuard, parts: Parts) -> None:
     pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
+    clock = parts.clock
     with contextlib.ExitStack() as stack:
         try:
-            backend = get_backend(backend_name)(pipeline=pipeline, run_dir=run_dir,
-                                                journal=journal, seed=scenario.seed)
+            make_backend = parts.backend or get_backend(backend_name)
+            backend = make_backend(pipeline=pipeline, run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(backend.down)
             backend.up()
             ingress = backend.link_url(pipeline.load.link)
-            log(f"pipeline up; ingress {ingress}")
-            journal.enter_phase("baseline")
-            HttpProbe(f"{ingress}/predict", method="POST", body=_PROBE_BODY).with_timeout(20).wait()
-            load = LoadDriver(load=scenario.load, host=ingress, locustfile=pipeline.dir / pipeline.load.locustfile,
+            journal.enter_phase(Phase.BASELINE)
+            parts.probe(ingress)
+            load = parts.load(load=scenario.load, host=ingress, locustfile=pipeline.dir / pipeline.load.locustfile,
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
-            log(f"load started: {scenario.load.users} users for {scenario.load.duration:g}s")
-            _play_faults(scenario, started, load, backend, journal, stack, guard, log)
-            journal.enter_phase("recover")
-            _wait_for_load_end(started + scenario.load.duration + 20, load, journal, guard)
+
+            def wait(deadline: float) -> None:
+                _wait_until(deadline, load, journal, guard, clock)
+
+            FaultPlayer(scenario, started=started, backend=backend, journal=journal, stack=stack,
+                        guard=guard, clock=clock, wait=wait).play()
+            journal.enter_phase(Phase.RECOVER)
+            _wait_for_load_end(started + scenario.load.duration + LOAD_END_GRACE_S, load, journal, guard, clock)
         finally:
             guard.hold()  # from here on a signal must not cut the healing short
             with contextlib.suppress(JournalWriteError):
-                journal.enter_phase("teardown")
-    log("pipeline down; every fault reverted")
+                journal.enter_phase(Phase.TEARDOWN)
 
 
-def _play_faults(scenario: Scenario, started: float, load: LoadDriver, backend, journal: Journal,
-                 stack: contextlib.ExitStack, guard: RunGuard, log) -> None:
-    """Inject and revert faults at their times on the load's clock."""
-    plan: list[tuple[float, int, str, FaultSpec]] = []
-    for spec in scenario.faults:
-        plan.append((spec.at, 1, "inject", spec))
-        if spec.ends_at is not None:
-            plan.append((spec.ends_at, 0, "revert", spec))
-    active: dict[str, FaultActivation] = {}
-    rng, ledger = random.Random(scenario.seed), TargetLedger()
-    for at, _, action, spec in sorted(plan, key=lambda item: item[:2]):
-        _sleep_until(started + at, load, journal, guard)
-        with guard.deferred():  # a fault is injected or reverted whole, then journaled
-            if action == "revert":
-                active.pop(spec.name).revert()
-                log(f"  {time.time() - started:6.1f}s reverted {spec.name}")
-            else:
-                journal.enter_phase("inject")
-                ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(rng.random()),
-                                   fault_name=spec.name, ledger=ledger)
-                activation = stack.enter_context(FaultActivation(spec, ctx))
-                log(f"  {time.time() - started:6.1f}s injected {spec.name} ({spec.kind} on {activation.fault.target()})")
-                if activation.fault.instant:
-                    activation.revert()
-                elif spec.for_ is not None:
-                    active[spec.name] = activation
-        if not active:
-            journal.enter_phase("recover")
-
-
-def _sleep_until(deadline: float, load: LoadDriver, journal: Journal, guard: RunGuard) -> None:
-    while (remaining := deadline - time.time()) > 0:
+def _wait_until(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock) -> None:
+    """Wait until ``deadline`` (epoch s), looking every ``POLL_S`` whether the run can go on."""
+    while (remaining := deadline - clock.time()) > 0:
         _check_going(journal, guard)
         if not load.running():
             raise DriverError("Locust stopped before the fault plan finished; see logs/locust.log")
-        time.sleep(min(remaining, 0.05))
+        clock.sleep(min(remaining, POLL_S))
+    _check_going(journal, guard)
 
 
-def _wait_for_load_end(deadline: float, load: LoadDriver, journal: Journal, guard: RunGuard) -> None:
+def _wait_for_load_end(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock) -> None:
     """Wait until Locust ends on its own (the load's duration), at most until ``deadline``."""
     while load.running():
         _check_going(journal, guard)
-        if time.time() > deadline:
-            raise DriverError("Locust did not stop within 20 s of the load's end")
-        time.sleep(0.05)
+        if clock.time() > deadline:
+            raise DriverError(f"Locust did not stop within {LOAD_END_GRACE_S:g} s of the load's end")
+        clock.sleep(POLL_S)
 
 
 def _check_going(journal: Journal, guard: RunGuard) -> None:
@@ -253,7 +272,7 @@ def _git_commit() -> str | None:
         return None
 
 
-def _reports(run_dir: Path, guard: RunGuard, log) -> tuple[dict[str, Any] | None, str | None]:
+def _reports(run_dir: Path, guard: RunGuard, log: Callable[[str], None]) -> tuple[dict[str, Any] | None, str | None]:
     """Judge the run and write its reports; again if a signal came meanwhile, so that
     their status says ``interrupted``. Returns the report and why the files were not
     written (None when they were)."""

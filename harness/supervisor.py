@@ -21,6 +21,8 @@ from typing import Callable
 from harness.errors import JournalWriteError
 from harness.journal import Journal
 from harness.procgroup import describe_exit, stop_group
+from harness.timeline.records import (ServiceDied, ServiceExited, ServiceHealthy, ServiceRestarted,
+                                      ServiceStarted)
 
 
 class SupervisedProcess:
@@ -38,6 +40,7 @@ class SupervisedProcess:
         self._lock = threading.Lock()  # no spawn may slip in after stop() began
         self._watcher: threading.Thread | None = None
         self._planned: str | None = None  # why the next exit is expected (a kill fault)
+        self._spawned_at = 0.0  # epoch seconds of the latest spawn
 
     @property
     def pid(self) -> int | None:
@@ -55,8 +58,8 @@ class SupervisedProcess:
             self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
-        self.journal.record("service_started", service=self.name, pid=self.process.pid,
-                            command=self.command)
+        self._spawned_at = time.time()
+        self.journal.emit(ServiceStarted(service=self.name, pid=self.process.pid, command=self.command))
 
     def expect_exit(self, cause: str) -> None:
         """Mark the next exit as planned (``cause``, e.g. the kill fault's name)."""
@@ -68,21 +71,23 @@ class SupervisedProcess:
         except JournalWriteError:  # the runner sees journal.failure and ends the run
             return
 
-    def _journal_exit(self, code: int) -> None:
+    def _journal_exit(self, code: int, died_at: float) -> None:
         planned, self._planned = self._planned, None
         if planned is not None:
-            self.journal.record("service_exited", service=self.name, pid=self.process.pid,
-                                returncode=code, planned=True, cause=planned)
+            self.journal.emit(ServiceExited(service=self.name, pid=self.process.pid, returncode=code,
+                                            planned=True, cause=planned))
         else:
-            self.journal.record("service_died", service=self.name, pid=self.process.pid,
-                                returncode=code, cause="unplanned", reason=f"{describe_exit(code)}, not by the plan")
+            self.journal.emit(ServiceDied(service=self.name, pid=self.process.pid, returncode=code,
+                                          died_at=died_at, cause="unplanned",
+                                          reason=f"{describe_exit(code)}, not by the plan"))
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
             code = self.process.wait()
+            died_at = time.time()
             if self._stopping.is_set():
                 return
-            self._journal_exit(code)
+            self._journal_exit(code, died_at)
             if self._stopping.wait(self.restart_delay):
                 return
             with self._lock:
@@ -90,7 +95,9 @@ class SupervisedProcess:
                     return
                 self._spawn()
             self.restarts += 1
-            self.journal.record("service_restarted", service=self.name, pid=self.process.pid)
+            self.journal.emit(ServiceRestarted(service=self.name, pid=self.process.pid, died_at=died_at,
+                                               started_at=self._spawned_at,
+                                               down_s=round(self._spawned_at - died_at, 3)))
             self._await_health()
 
     def _await_health(self) -> None:
@@ -99,9 +106,15 @@ class SupervisedProcess:
             if self.process.poll() is not None:
                 return
             if self.health():
-                self.journal.record("service_healthy", service=self.name, pid=self.process.pid)
+                self.journal.emit(self.healthy())
                 return
             time.sleep(0.05)
+
+    def healthy(self) -> ServiceHealthy:
+        """The record of a health check that passed just now (``after_s`` since the spawn)."""
+        now = time.time()
+        return ServiceHealthy(service=self.name, pid=self.pid, healthy_at=now,
+                              after_s=round(now - self._spawned_at, 3))
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the service's whole process group."""

@@ -19,11 +19,13 @@ import sys
 import threading
 from pathlib import Path
 
-from harness.drivers.toxiproxy import ProxyDriver
+from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.errors import DriverError, JournalWriteError
 from harness.journal import Journal
 from harness.probes import HttpProbe, free_port
 from harness.procgroup import describe_exit, stop_group
+from harness.timeline.records import (ProxyCreated, ProxyServerDied, ProxyServerFound, ProxyServerStarted,
+                                      ProxyServerStopped)
 
 POLL_S, MISSES = 0.5, 2
 """An external proxy server is polled every ``POLL_S`` s; ``MISSES`` failures in a row is a death."""
@@ -35,18 +37,18 @@ class FaultProxy:
     def __init__(self, *, run_id: str, run_dir: Path, journal: Journal, seed: int):
         self.run_id, self.run_dir, self.journal, self.seed = run_id, run_dir, journal, seed
         self.process: subprocess.Popen | None = None
-        self.driver: ProxyDriver | None = None
+        self.driver: ToxiproxyDriver | None = None
         self.created: list[str] = []
         """Names of the proxies this run created (deleted again by ``stop``)."""
         self._stopping = threading.Event()
 
-    def start(self) -> ProxyDriver:
+    def start(self) -> ToxiproxyDriver:
         """Reach or start the server; return its driver."""
         external = os.environ.get("TOXIPROXY_URL")
         if external:
-            self.driver = ProxyDriver(external, prefix=f"chaos-{self.run_id}-")
+            self.driver = ToxiproxyDriver(external, prefix=f"chaos-{self.run_id}-")
             self.driver.version()
-            self.journal.record("proxy_server_found", url=external, prefix=self.driver.prefix)
+            self.journal.emit(ProxyServerFound(url=external, prefix=self.driver.prefix))
             self._watch(self._poll_api)
             return self.driver
         port = free_port()
@@ -57,10 +59,10 @@ class FaultProxy:
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         url = f"http://127.0.0.1:{port}"
-        self.journal.record("proxy_server_started", url=url, pid=self.process.pid, command=command)
+        self.journal.emit(ProxyServerStarted(url=url, pid=self.process.pid, command=command))
         HttpProbe(f"{url}/version").with_timeout(15).with_hint(
             f"see {self.run_dir / 'logs' / 'proxy.log'}").wait()
-        self.driver = ProxyDriver(url)
+        self.driver = ToxiproxyDriver(url)
         self._watch(self._wait_process)
         return self.driver
 
@@ -75,20 +77,22 @@ class FaultProxy:
                               f"{describe_exit(code)}")
 
     def _poll_api(self) -> None:
+        own = ToxiproxyDriver(self.driver.url)  # its own connection: never in the way of a fault's call
         misses = 0
         while not self._stopping.wait(POLL_S):
             try:
-                self.driver.version()
+                own.version()
                 misses = 0
             except DriverError as exc:
                 misses += 1
                 if misses >= MISSES and not self._stopping.is_set():
                     self._died(reason=f"Toxiproxy at {self.driver.url} stopped answering: {exc}")
-                    return
+                    break
+        own.close()
 
     def _died(self, **fields) -> None:
         try:
-            self.journal.record("proxy_server_died", url=self.driver.url, **fields)
+            self.journal.emit(ProxyServerDied(url=self.driver.url, **fields))
         except JournalWriteError:  # the runner sees journal.failure and ends the run
             pass
 
@@ -96,7 +100,7 @@ class FaultProxy:
         """Create the proxy for ``link``; return its real listen address."""
         address = self.driver.create(link, listen=listen, upstream=upstream)
         self.created.append(link)
-        self.journal.record("proxy_created", link=link, listen=address, upstream=upstream)
+        self.journal.emit(ProxyCreated(link=link, listen=address, upstream=upstream))
         return address
 
     def stop(self) -> None:
@@ -106,6 +110,9 @@ class FaultProxy:
             for link in reversed(self.created):
                 self.driver.delete(link)
             self.created.clear()
+            self.driver.close()
             return
+        if self.driver is not None:
+            self.driver.close()
         if stop_group(self.process, 5):
-            self.journal.record("proxy_server_stopped", pid=self.process.pid)
+            self.journal.emit(ProxyServerStopped(pid=self.process.pid))

@@ -3,8 +3,10 @@
 A backend owns the pipeline's services and the fault proxy in front of every link.
 Faults reach the system only through the backend's small surface:
 
-* ``proxies`` — a :class:`~harness.drivers.toxiproxy.ProxyDriver` (network faults),
-* ``kill / pause / resume`` on a named service (process and container faults),
+* ``proxies`` — a :class:`~harness.drivers.base.ProxyDriver` (network faults),
+* ``resolve`` ahead of a fault, then ``kill / pause / resume`` on a named service
+  (process and container faults): each one system call or API call, returning when
+  it took effect,
 * ``feature_store()`` — a :class:`~harness.stores.base.FeatureStore` (data faults).
 
 Lifecycle, always in this order (the runner owns it)::
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from harness.drivers.toxiproxy import ProxyDriver
+    from harness.drivers.base import ProxyDriver
     from harness.journal import Journal
     from harness.pipeline import Pipeline
     from harness.stores.base import FeatureStore
@@ -46,14 +48,18 @@ class Backend(Protocol):
     def link_url(self, link: str) -> str:
         """``http://host:port`` through which callers reach the link's target."""
 
-    def kill(self, service: str, signal: str = "SIGKILL") -> None:
-        """Kill the service; its restart policy brings it back (journaled)."""
+    def resolve(self, service: str) -> None:
+        """Look the service up ahead of a fault on it (DriverError naming the services if unknown)."""
 
-    def pause(self, service: str) -> None:
-        """Freeze the service (SIGSTOP / docker pause)."""
+    def kill(self, service: str, signal: str = "SIGKILL") -> float | None:
+        """Kill the service; its restart policy brings it back (journaled). Returns when
+        the signal was sent (epoch seconds), or None: when the call returned."""
 
-    def resume(self, service: str) -> None:
-        """Unfreeze a paused service."""
+    def pause(self, service: str) -> float | None:
+        """Freeze the service (SIGSTOP / docker pause); returns when, like ``kill``."""
+
+    def resume(self, service: str) -> float | None:
+        """Unfreeze a paused service; returns when, like ``kill``."""
 
     def feature_store(self) -> "FeatureStore":
         """The pipeline's feature table, for data faults."""

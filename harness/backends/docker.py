@@ -12,7 +12,8 @@
 ``kill`` signals the container's main process the way a crash or the OOM killer would
 (from the host when the engine is local, else ``docker exec``), not with ``docker
 kill``: the engine treats ``docker kill`` as a manual stop and would skip the restart
-policy. The engine's own events give the journal ``service_killed`` (``died_at``),
+policy. Each service's container and main PID are resolved ahead (once healthy, and
+again on every start event), so a kill is one ``os.kill`` and a pause one API call. The engine's own events give the journal ``service_killed`` (``died_at``),
 ``service_restarted`` (``started_at``) and ``service_healthy`` (``healthy_at``); a
 death nobody planned is ``service_died`` (``cause: unplanned``), and the proxy
 container's is ``proxy_server_died`` too, which ends the run.
@@ -32,7 +33,6 @@ may remain and that ``chaos-harness cleanup --run-id`` removes it later.
 from __future__ import annotations
 
 import os
-import signal as signals
 import subprocess
 import threading
 import time
@@ -42,10 +42,15 @@ from typing import Any, ClassVar
 import yaml
 
 from harness.backends._docker_events import SERVICE_LABEL, EventWatcher
+from harness.backends._docker_targets import ResolvedService, signal_container
 from harness.dockerutil import compose_command, docker_client, owner_env, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
 from harness.journal import Journal
 from harness.pipeline import Pipeline
+from harness.timeline.records import (PipelineDown, PipelineStarting, PipelineUp, ProxyCreated,
+                                      ProxyServerFound, ServicePartitioned, ServicePaused,
+                                      ServiceReconnected, ServiceRestarting, ServiceResumed,
+                                      ServiceStarted, ServiceStopped)
 
 COMPOSE_FILE = Path(os.environ.get("CHAOS_COMPOSE_FILE",
                                    Path(__file__).resolve().parents[2] / "docker-compose.chaos.yml"))
@@ -79,6 +84,8 @@ class DockerBackend:
         self.links: dict[str, str] = {}
         """Link name -> ``127.0.0.1:PORT`` published for its proxy."""
         self._client = None
+        self._resolved: dict[str, ResolvedService] = {}
+        """Service -> its container and main PID, looked up ahead of the faults."""
         self._events: EventWatcher | None = None
         self._composed = False  # compose up was started: there may be objects to remove
 
@@ -105,9 +112,10 @@ class DockerBackend:
         env = {**os.environ, **compose_environment(), "CHAOS_RUN_ID": self.run_id,
                "CHAOS_SEED": str(self.seed), **owner_env()}
         command = self._compose("up", "-d", "--no-build", "--no-color")
-        self.journal.record("pipeline_starting", backend=self.name, project=self.project,
-                            command=command, compose_file=str(self.compose_file))
-        self._events = EventWatcher(self.client, self.run_id, self.journal, proxy_service=PROXY_SERVICE)
+        self.journal.emit(PipelineStarting(backend=self.name, project=self.project, command=command,
+                                           compose_file=str(self.compose_file)))
+        self._events = EventWatcher(self.client, self.run_id, self.journal, proxy_service=PROXY_SERVICE,
+                                    on_start=self._on_start)
         log = open(self.run_dir / "logs" / "compose.log", "ab")
         self._composed = True
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -128,15 +136,18 @@ class DockerBackend:
         if code != 0:
             raise DriverError(f"`{' '.join(command)}` exited {code}; see {self.run_dir / 'logs' / 'compose.log'}")
         self._wait_healthy(deadline)
-        self.journal.record("pipeline_up", backend=self.name, project=self.project, links=self.links,
-                            services={s: c.name for s, c in self._containers().items()},
-                            up_s=round(time.monotonic() - started, 3))
+        containers = self._containers()
+        for service, container in containers.items():
+            self._resolved[service] = ResolvedService.of(container)
+        self.journal.emit(PipelineUp(backend=self.name, project=self.project, links=self.links,
+                                     services={s: c.name for s, c in containers.items()},
+                                     up_s=round(time.monotonic() - started, 3)))
 
     def _create_proxies(self, deadline: float, proc: subprocess.Popen) -> None:
-        from harness.drivers.toxiproxy import ProxyDriver
+        from harness.drivers.toxiproxy import ToxiproxyDriver
 
         api = self._wait_published(PROXY_SERVICE, PROXY_API_PORT, deadline, proc)
-        driver = ProxyDriver(f"http://{api}")
+        driver = ToxiproxyDriver(f"http://{api}")
         while True:
             try:
                 version = driver.version()
@@ -145,13 +156,13 @@ class DockerBackend:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        self.journal.record("proxy_server_found", url=driver.url, version=version.strip())
+        self.journal.emit(ProxyServerFound(url=driver.url, version=version.strip()))
         for link, spec in self.link_specs.items():
             driver.create(link, listen=spec["listen"], upstream=spec["upstream"])
             port = int(spec["listen"].rsplit(":", 1)[1])
             self.links[link] = self._wait_published(PROXY_SERVICE, port, deadline, proc)
-            self.journal.record("proxy_created", link=link, listen=spec["listen"],
-                                upstream=spec["upstream"], published=self.links[link])
+            self.journal.emit(ProxyCreated(link=link, listen=spec["listen"], upstream=spec["upstream"],
+                                           published=self.links[link]))
         self.proxies = driver
 
     def _wait_published(self, service: str, port: int, deadline: float,
@@ -198,12 +209,15 @@ class DockerBackend:
         try:
             removed = self._remove_all() if self._composed and not hung else []
         finally:
+            if self.proxies is not None:
+                self.proxies.close()
             self.proxies, self.links = None, {}
+            self._resolved.clear()
             if self._client is not None:
                 self._client.close()
                 self._client = None
-        self.journal.record("pipeline_down", backend=self.name, project=self.project, removed=removed,
-                            ok=not hung, error=hung, down_s=round(time.monotonic() - started, 3))
+        self.journal.emit(PipelineDown(backend=self.name, project=self.project, removed=removed,
+                                       ok=not hung, error=hung, down_s=round(time.monotonic() - started, 3)))
         if hung:
             raise DriverError(f"{hung}: the containers, networks and volumes of project "
                               f"{self.project} may remain. Hint: `chaos-harness cleanup --run-id "
@@ -289,84 +303,91 @@ class DockerBackend:
                                     key=spec.key if spec else "entity_id")
 
     # ------------------------------------------------------------------ service faults
-    def kill(self, service: str, signal: str = "SIGKILL") -> None:
-        """Signal the container's main process; returns once the engine saw it die."""
-        container = self.container(service)
+    def resolve(self, service: str) -> None:
+        """Resolve ``service``'s container and main PID ahead of a fault (DriverError if unknown)."""
+        self._target(service)
+
+    def _target(self, service: str) -> ResolvedService:
+        """The resolved container of ``service``, looked up again if its PID is stale."""
+        resolved = self._resolved.get(service)
+        if resolved is None or not resolved.current():
+            resolved = self._resolved[service] = ResolvedService.of(self.container(service))
+        return resolved
+
+    def _on_start(self, service: str, container_id: str) -> None:
+        """The event watcher saw ``service`` start: its main PID changed; resolve it again."""
+        import docker
+
+        try:
+            self._resolved[service] = ResolvedService.of(self.client.containers.get(container_id))
+        except (docker.errors.DockerException, KeyError, ValueError):
+            self._resolved.pop(service, None)  # resolved again on first use
+
+    def kill(self, service: str, signal: str = "SIGKILL") -> float:
+        """Signal the container's main process; returns once the engine saw it die.
+        Returns when the signal was sent (epoch seconds)."""
+        target = self._target(service)
         died = self._events.expect_death(service, signal) if self._events else threading.Event()
-        how = _signal_container(container, signal)
+        how, sent = signal_container(target, signal)
         if not died.wait(15):
-            raise DriverError(f"{service} ({container.name}) did not die within 15 s of {signal} via {how}")
+            raise DriverError(f"{service} ({target.container.name}) did not die within 15 s of {signal} via {how}")
+        return sent
 
-    def pause(self, service: str) -> None:
+    def pause(self, service: str) -> float:
         """``docker pause`` (cgroup freezer): the process keeps its sockets, answers nothing."""
-        container = self.container(service)
+        container = self._target(service).container
         container.pause()
-        self.journal.record("service_paused", service=service, container=container.name)
+        done = time.time()
+        self.journal.emit(ServicePaused(service=service, container=container.name))
+        return done
 
-    def resume(self, service: str) -> None:
+    def resume(self, service: str) -> float:
         """``docker unpause``."""
-        container = self.container(service)
+        container = self._target(service).container
         container.unpause()
-        self.journal.record("service_resumed", service=service, container=container.name)
+        done = time.time()
+        self.journal.emit(ServiceResumed(service=service, container=container.name))
+        return done
 
     def stop_service(self, service: str, timeout: float = 10) -> None:
         """``docker stop`` (a manual stop: the restart policy does not bring it back)."""
-        container = self.container(service)
+        container = self._target(service).container
         if self._events:
             self._events.quiet.add(service)
         container.stop(timeout=int(timeout))
-        self.journal.record("service_stopped", service=service, container=container.name)
+        self.journal.emit(ServiceStopped(service=service, container=container.name))
 
     def start_service(self, service: str) -> None:
         """``docker start`` after :meth:`stop_service`."""
-        container = self.container(service)
+        container = self._target(service).container
         container.start()
         if self._events:
             self._events.quiet.discard(service)
-        self.journal.record("service_started", service=service, container=container.name)
+        self.journal.emit(ServiceStarted(service=service, container=container.name))
 
     def restart_service(self, service: str, timeout: float = 10) -> None:
         """``docker restart`` (SIGTERM, then start again)."""
-        container = self.container(service)
-        self.journal.record("service_restarting", service=service, container=container.name)
+        container = self._target(service).container
+        self.journal.emit(ServiceRestarting(service=service, container=container.name))
         if self._events:
             self._events.expect_death(service, "restart")
         container.restart(timeout=int(timeout))
 
     def disconnect(self, service: str) -> list[str]:
         """Take the container off every network it is on; return those networks' names."""
-        container = self.container(service)
+        container = self._target(service).container
         names = list(container.attrs["NetworkSettings"]["Networks"])
         for name in names:
             self.client.networks.get(name).disconnect(container, force=True)
-        self.journal.record("service_partitioned", service=service, networks=names)
+        self.journal.emit(ServicePartitioned(service=service, container=container.name, networks=names))
         return names
 
     def reconnect(self, service: str, networks: list[str]) -> None:
         """Put the container back on ``networks``, with its service name as DNS alias."""
-        container = self.container(service)
+        container = self._target(service).container
         for name in networks:
             self.client.networks.get(name).connect(container, aliases=[service])
-        self.journal.record("service_reconnected", service=service, networks=networks)
-
-
-def _signal_container(container, signal_name: str) -> str:
-    """Send ``signal_name`` to the container's main process as a crash would; say how."""
-    number = int(getattr(signals, signal_name))
-    pid = int(container.attrs["State"].get("Pid") or 0)
-    local = os.environ.get("DOCKER_HOST", "unix://").startswith("unix://")
-    if local and pid > 0 and os.path.exists(f"/proc/{pid}"):
-        try:
-            os.kill(pid, number)
-            return "host"
-        except PermissionError:
-            pass
-    result = container.exec_run(["bash", "-c", f"kill -{signal_name.removeprefix('SIG')} -1"])
-    if result.exit_code not in (0, None, -1, 137):
-        raise DriverError(f"could not signal {container.name}: neither from the host (pid {pid}) "
-                          f"nor with docker exec: {result.output!r}. Hint: run the harness as root, "
-                          "or use an image with bash")
-    return "exec"
+        self.journal.emit(ServiceReconnected(service=service, container=container.name, networks=networks))
 
 
 BACKEND = DockerBackend

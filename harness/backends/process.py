@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +24,8 @@ from harness.pipeline import Pipeline
 from harness.probes import HttpProbe, free_port
 from harness.stores.sqlite import SqliteFeatureStore
 from harness.supervisor import SupervisedProcess
+from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
+                                      ServiceResumed, SetupStarted)
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
 CACHE_DIR = Path(os.environ.get("CHAOS_CACHE_DIR", Path.home() / ".cache" / "chaos-harness"))
@@ -54,8 +57,8 @@ class ProcessBackend:
             self._run_setup([self._fill(part) for part in command])
         for name in self.pipeline.start_order():
             self._start_service(name)
-        self.journal.record("pipeline_up", backend=self.name, links=self.links,
-                            services={n: {"pid": s.pid, "port": self.ports[n]} for n, s in self.services.items()})
+        self.journal.emit(PipelineUp(backend=self.name, links=self.links, services={
+            n: {"pid": s.pid, "port": self.ports[n]} for n, s in self.services.items()}))
 
     def _fill(self, text: str, service: str | None = None) -> str:
         values = {"python": sys.executable, "dir": str(self.pipeline.dir), "run_dir": str(self.run_dir),
@@ -72,7 +75,7 @@ class ProcessBackend:
         return _PLACEHOLDER.sub(lookup, text)
 
     def _run_setup(self, command: list[str]) -> None:
-        self.journal.record("setup_started", command=command)
+        self.journal.emit(SetupStarted(command=command))
         with open(self.run_dir / "logs" / "setup.log", "ab") as log:
             code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    cwd=self.pipeline.dir)
@@ -94,8 +97,8 @@ class ProcessBackend:
             restart_delay=spec.restart_delay, health=probe.check_once, cwd=self.pipeline.dir)
         self.services[name] = service
         service.start()
-        waited = probe.with_timeout(60).wait()
-        self.journal.record("service_healthy", service=name, pid=service.pid, after_s=round(waited, 3))
+        probe.with_timeout(60).wait()
+        self.journal.emit(service.healthy())
 
     def link_url(self, link: str) -> str:
         """``http://127.0.0.1:PORT`` of the link's proxy."""
@@ -106,24 +109,36 @@ class ProcessBackend:
             raise DriverError(f"no running service {name!r}; services: {', '.join(self.services)}")
         return self.services[name]
 
-    def kill(self, service: str, signal_name: str = "SIGKILL") -> None:
-        """Signal the service's process group (a planned death); the supervisor restarts it."""
-        target = self._service(service)
-        self.journal.record("service_killed", service=service, pid=target.pid, signal=signal_name)
-        target.expect_exit(f"{signal_name} from the plan")
-        target.signal(getattr(signal, signal_name))
+    def resolve(self, service: str) -> None:
+        """Make sure ``service`` runs here (DriverError naming the services otherwise)."""
+        self._service(service)
 
-    def pause(self, service: str) -> None:
-        """SIGSTOP the service."""
+    def kill(self, service: str, signal_name: str = "SIGKILL") -> float:
+        """Signal the service's process group (a planned death); the supervisor restarts it.
+        Returns when the signal was sent (epoch seconds)."""
+        target = self._service(service)
+        target.expect_exit(f"{signal_name} from the plan")
+        pid = target.pid
+        target.signal(getattr(signal, signal_name))
+        sent = time.time()
+        self.journal.emit(ServiceKilled(service=service, pid=pid, signal=signal_name, sent_at=sent))
+        return sent
+
+    def pause(self, service: str) -> float:
+        """SIGSTOP the service; returns when it was sent."""
         target = self._service(service)
         target.signal(signal.SIGSTOP)
-        self.journal.record("service_paused", service=service, pid=target.pid)
+        sent = time.time()
+        self.journal.emit(ServicePaused(service=service, pid=target.pid))
+        return sent
 
-    def resume(self, service: str) -> None:
-        """SIGCONT the service."""
+    def resume(self, service: str) -> float:
+        """SIGCONT the service; returns when it was sent."""
         target = self._service(service)
         target.signal(signal.SIGCONT)
-        self.journal.record("service_resumed", service=service, pid=target.pid)
+        sent = time.time()
+        self.journal.emit(ServiceResumed(service=service, pid=target.pid))
+        return sent
 
     def feature_store(self) -> SqliteFeatureStore:
         """The SQLite feature table named in the pipeline declaration."""
@@ -139,7 +154,7 @@ class ProcessBackend:
         self.services.clear()
         self._proxy.stop()
         self.proxies = None
-        self.journal.record("pipeline_down", backend=self.name)
+        self.journal.emit(PipelineDown(backend=self.name))
 
 
 BACKEND = ProcessBackend

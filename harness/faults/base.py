@@ -6,12 +6,17 @@ the fault (``latency: {link: features, latency_ms: 300}``), registration is one 
 
 The runner, not the fault, owns the order (``harness.activation``)::
 
-    journal "fault_injecting" (with the undo described)   <- before anything changes
-    undo = fault.inject(ctx)     # must leave nothing applied if it raises
-    journal "fault_injected"
+    journal "fault_injecting" (with the planned time)    <- before anything changes,
+    fault.prepare(ctx)           # look up ahead            ahead of the planned time
+    ...                          # wait precisely for the planned time
+    undo = fault.inject(ctx)     # ONE call; must leave nothing applied if it raises
+    journal "fault_injected"     # planned, call and effective times, lag
     ...
     undo()                       # always: end of ``for``, end of run, error, Ctrl-C
     journal "fault_reverted"
+
+The effective moment of a change is when its call returned, unless the fault reports
+a better one with ``ctx.took_effect(at)`` (a kill: when the signal was sent).
 
 A fault without ``for`` stays until the load stops, except ``instant`` faults (kill)
 whose undo only makes sure the target is back.
@@ -30,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from harness.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from harness.backends.base import Backend
@@ -56,6 +63,15 @@ class FaultContext:
     fault_name: str
     ledger: "TargetLedger" = field(default_factory=lambda: _new_ledger())
     """Who holds what on each target; the runner shares one across a run's faults."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The run's clock (a fake one in tests and dry runs)."""
+    effective_ts: float | None = None
+    """When the latest change took effect, as the fault reported it (see ``took_effect``)."""
+
+    def took_effect(self, at: float | None = None) -> None:
+        """Report when the change being made took effect (default: now); the activation
+        journals it as ``effective_ts`` instead of the moment the call returned."""
+        self.effective_ts = self.clock.time() if at is None else at
 
 
 def _new_ledger() -> "TargetLedger":
@@ -96,6 +112,11 @@ class Fault:
     def target(self) -> str:
         """The link or service the fault acts on, for the journal and report."""
         return getattr(self.params, "link", None) or getattr(self.params, "service", None) or ""
+
+    def prepare(self, ctx: FaultContext) -> None:
+        """Look up, ahead of the planned time, what ``inject`` will touch (a proxy, a
+        service's process), so that ``inject`` is one call; raise if it is not there.
+        The default does nothing."""
 
     def inject(self, ctx: FaultContext) -> Undo:
         """Apply the fault and return the action that reverts it."""

@@ -41,6 +41,10 @@ class _ContainerFault(Fault):
 
     backends: ClassVar[tuple[str, ...]] = ("docker",)
 
+    def prepare(self, ctx: FaultContext) -> None:
+        self.controls(ctx)
+        ctx.backend.resolve(self.params.service)
+
     def controls(self, ctx: FaultContext) -> ContainerControl:
         """The backend's container controls; FaultApplyError naming the fix without them."""
         if not isinstance(ctx.backend, ContainerControl):

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from harness.faults.base import DataFault, FaultContext, Params
 from harness.faults.registry import register
 from harness.stores.base import FeatureStore
+from harness.timeline.records import RowsCorrupted
 from harness.units import Identifier
 
 
@@ -39,7 +40,8 @@ class CorruptFeaturesFault(DataFault):
         columns = list(self.params.columns) or store.columns()
         hit = store.corrupt(fraction=self.params.fraction, mode=self.params.mode, columns=columns,
                             rng=ctx.rng) if columns else 0  # every feature column dropped: nothing to hit
-        ctx.journal.record("rows_corrupted", fault=ctx.fault_name, rows=hit, columns=columns)
+        ctx.journal.emit(RowsCorrupted(fault=ctx.fault_name, fault_kind=self.kind, target=self.target(),
+                                       rows=hit, columns=columns))
 
 
 class SchemaChangeParams(Params):

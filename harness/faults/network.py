@@ -37,6 +37,9 @@ class _ToxicFault(Fault):
     def attributes(self) -> dict[str, int]:
         raise NotImplementedError
 
+    def prepare(self, ctx: FaultContext) -> None:
+        ctx.backend.proxies.resolve(self.params.link)
+
     def inject(self, ctx: FaultContext) -> Undo:
         proxies, link, name = ctx.backend.proxies, self.params.link, f"chaos-{ctx.fault_name}"
         proxies.add_toxic(link, name=name, type=self.toxic_type, stream=self.params.stream,
@@ -108,6 +111,9 @@ class DownFault(Fault):
     """Take the link down: new connections refused, open ones closed."""
 
     kind, Params, stacking = "down", DownParams, Stacking.SHARED
+
+    def prepare(self, ctx: FaultContext) -> None:
+        ctx.backend.proxies.resolve(self.params.link)
 
     def inject(self, ctx: FaultContext) -> Undo:
         proxies, link = ctx.backend.proxies, self.params.link

@@ -29,8 +29,11 @@ class KillFault(Fault):
     kind, Params, instant = "kill", KillParams, True
     excludes = frozenset({"pause", "stop"})
 
+    def prepare(self, ctx: FaultContext) -> None:
+        ctx.backend.resolve(self.params.service)
+
     def inject(self, ctx: FaultContext) -> Undo:
-        ctx.backend.kill(self.params.service, self.params.signal)
+        ctx.took_effect(ctx.backend.kill(self.params.service, self.params.signal))
         return lambda: None  # the restart policy brings it back; nothing to undo
 
 
@@ -45,7 +48,10 @@ class PauseFault(Fault):
     kind, Params, stacking = "pause", PauseParams, Stacking.SHARED
     excludes = frozenset({"kill", "restart", "stop", "partition"})
 
+    def prepare(self, ctx: FaultContext) -> None:
+        ctx.backend.resolve(self.params.service)
+
     def inject(self, ctx: FaultContext) -> Undo:
         service = self.params.service
-        ctx.backend.pause(service)
-        return lambda: ctx.backend.resume(service)
+        ctx.took_effect(ctx.backend.pause(service))
+        return lambda: ctx.took_effect(ctx.backend.resume(service))

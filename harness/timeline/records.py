@@ -290,9 +290,13 @@ class ServiceKilled(ServiceRecord):
     """A planned kill: the signal was sent (process) or the engine saw the death (docker)."""
 
     signal: str | None = None
+    sent_at: float | None = None
+    """Epoch seconds when the signal was sent (absent on docker: the engine's ``died_at``)."""
     died_at: float | None = None
+    """Epoch seconds of the death as the engine reported it (docker)."""
     exit_code: int | None = None
     cause: str | None = None
+    """What the plan did (docker: the signal, or ``restart``)."""
 
 
 @kind("service_exited")
@@ -416,10 +420,14 @@ class FaultInjected(FaultRecord):
 
     instant: bool = False
     planned_ts: float | None = None
+    """When the plan wanted it to take effect (load start + ``at``), epoch seconds."""
     call_ts: float | None = None
     """When the call that applies it started."""
     effective_ts: float | None = None
+    """When it took effect: the fault's own report (``FaultContext.took_effect``), else
+    the moment its call returned."""
     lag_ms: float | None = None
+    """``effective_ts`` − ``planned_ts``, milliseconds: how late the fault landed."""
 
     @property
     def at(self) -> float:
@@ -429,13 +437,22 @@ class FaultInjected(FaultRecord):
 
 @kind("fault_reverted")
 class FaultReverted(FaultRecord):
-    """The fault's undo ran (``ok`` false: it failed, see ``error``; cleanup may help)."""
+    """The fault's undo ran (``ok`` false: it failed, see ``error``; cleanup may help).
+
+    Times as for :class:`FaultInjected`; ``planned_ts`` is the end of the fault's ``for``
+    (None for an undo at the end of the run, on an error or an interrupt, or of an
+    instant fault).
+    """
 
     ok: bool = True
     interrupted: bool = False
     error: str | None = None
     planned_ts: float | None = None
+    call_ts: float | None = None
+    """When the call that undoes it started."""
     effective_ts: float | None = None
+    lag_ms: float | None = None
+    """``effective_ts`` − ``planned_ts``, milliseconds (None without a planned time)."""
 
     @property
     def at(self) -> float:

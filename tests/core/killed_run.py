@@ -28,6 +28,7 @@ from harness.ledger import TargetLedger
 from harness.model import FaultSpec
 from harness.procgroup import cmdline_of
 from harness.runlock import RunLock
+from harness.timeline.records import RunStarted, ServiceStarted
 
 FAULTS = [{"name": "nan-rows", "corrupt_features": {"fraction": 0.5, "mode": "wrong_type"}},
           {"name": "rename", "schema_change": {"column": "avg_amount_30d", "rename_to": "avg_amount_v2"}}]
@@ -46,11 +47,12 @@ def main() -> None:
     (args.run_dir / "logs").mkdir(parents=True, exist_ok=True)
     RunLock.acquire(args.run_dir)  # held until the kernel drops it at our death
     journal = Journal(args.run_dir / JOURNAL_FILE)
-    journal.record("run_started", run_id=args.run_dir.name, pid=os.getpid(), cmdline=cmdline_of(os.getpid()))
+    journal.emit(RunStarted(run_id=args.run_dir.name, scenario={}, pid=os.getpid(),
+                            cmdline=cmdline_of(os.getpid())))
     if args.child:
         command = ["sleep", "300"]
         child = subprocess.Popen(command, start_new_session=True)
-        journal.record("service_started", service="sleeper", pid=child.pid, command=command)
+        journal.emit(ServiceStarted(service="sleeper", pid=child.pid, command=command))
     backend = SimpleNamespace(proxies=None, feature_store=lambda: _store(args))
     faults = []
     if args.proxy:

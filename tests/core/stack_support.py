@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 
 from harness.activation import FaultActivation
-from harness.drivers.toxiproxy import ProxyDriver
+from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.faults.base import FaultContext
 from harness.ledger import TargetLedger
 from harness.model import FaultSpec
@@ -48,7 +48,7 @@ def proxy_server() -> Iterator[str]:
         stop_group(process, 5)
 
 
-def proxy_state(driver: ProxyDriver, name: str) -> tuple[bool, list[str]]:
+def proxy_state(driver: ToxiproxyDriver, name: str) -> tuple[bool, list[str]]:
     """What the server says of proxy ``name``: (enabled, sorted toxic names)."""
     proxy = driver.proxies()[name]
     return proxy["enabled"], sorted(t["name"] for t in proxy["toxics"])
@@ -148,6 +148,6 @@ class Faults:
         self.active.pop(name).revert()
 
 
-def backend(*, store: Any = None, proxies: ProxyDriver | None = None, **extra: Any) -> SimpleNamespace:
+def backend(*, store: Any = None, proxies: ToxiproxyDriver | None = None, **extra: Any) -> SimpleNamespace:
     """The backend surface faults use: ``feature_store()``, ``proxies`` and service controls."""
-    return SimpleNamespace(feature_store=lambda: store, proxies=proxies, **extra)
+    return SimpleNamespace(feature_store=lambda: store, proxies=proxies, resolve=lambda service: None, **extra)

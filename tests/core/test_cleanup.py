@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.drivers.toxiproxy import ProxyDriver
+from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.journal import read_jsonl
 from harness.procgroup import identity, identity_state, start_time_of
 from harness.runlock import LOCK_FILE, LockState, RunLock, claim
@@ -146,7 +146,7 @@ def test_cleanup_after_sigkill_restores_postgres_and_drops_the_snapshot(tmp_path
 
 def test_cleanup_deletes_the_runs_proxies_on_the_recorded_toxiproxy(tmp_path):
     with proxy_server() as url:
-        driver = ProxyDriver(url)
+        driver = ToxiproxyDriver(url)
         driver.create("someone-elses", listen="127.0.0.1:0", upstream="127.0.0.1:9")
         reports = tmp_path / "reports"
         sigkill(start_killed_run(reports / "run-1", "--proxy", env={**os.environ, "TOXIPROXY_URL": url}))

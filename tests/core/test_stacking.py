@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.drivers.toxiproxy import ProxyDriver
+from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.journal import Journal, read_jsonl
 from harness.stores.sqlite import SqliteFeatureStore
 from stack_support import Faults, backend, make_sqlite_table, proxy_server, proxy_state
@@ -104,7 +104,7 @@ def test_a_failed_second_data_fault_leaves_the_first_in_place(store, journal):
 
 def test_two_downs_on_one_link_keep_it_down_until_the_second_ends(journal):
     with proxy_server() as url:
-        driver = ProxyDriver(url)
+        driver = ToxiproxyDriver(url)
         driver.create("features", listen="127.0.0.1:0", upstream="127.0.0.1:9")
         faults = Faults(backend(proxies=driver), journal)
         faults.inject({"name": "down-1", "down": {"link": "features"}})

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from harness.drivers.toxiproxy import ProxyDriver
+from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.journal import Journal
 from harness.model import FaultSpec
 from harness.overlaps import overlap_problems
@@ -78,7 +78,7 @@ def checksum_with(pristine: Path, scratch: Path, journal: Journal, applied: list
 class World:
     """The real store and proxy the schedules run against, and their starting state."""
 
-    def __init__(self, store, driver: ProxyDriver, tmp: Path, pristine: Path | None):
+    def __init__(self, store, driver: ToxiproxyDriver, tmp: Path, pristine: Path | None):
         self.store, self.driver, self.tmp, self.pristine = store, driver, tmp, pristine
         self.start = store.checksum()
 
@@ -115,7 +115,7 @@ class World:
 @pytest.fixture(scope="module")
 def proxy_driver():
     with proxy_server() as url:
-        driver = ProxyDriver(url)
+        driver = ToxiproxyDriver(url)
         driver.create(LINK, listen="127.0.0.1:0", upstream="127.0.0.1:9")
         yield driver
 
