@@ -56,11 +56,22 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, backend=args.backend)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    if args.dry_run:
+        return _dry_run(scenario, args)
     _writable_dir(Path(args.reports_dir), "--reports-dir")
     result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
                           backend=args.backend)
     return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
                                             f"--backend {args.backend or scenario.backend}")
+
+
+def _dry_run(scenario, args: argparse.Namespace) -> int:
+    """Print the resolved plan; touch nothing (``harness.dryrun``). Exit 3 if the run would fail."""
+    from harness.dryrun import dry_run
+
+    planned = dry_run(scenario, scenario_file=Path(args.scenario), backend=args.backend)
+    print("\n".join(planned.lines()))
+    return EXIT_INFRA if planned.error else EXIT_OK
 
 
 def _run_exit_code(result, *, reproduce: str) -> int:
@@ -162,6 +173,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--backend", choices=backend_names(), default=None)
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
+    cmd.add_argument("--dry-run", action="store_true",
+                     help="print the resolved plan (times, targets, toxics, data changes); start nothing")
     cmd.set_defaults(func=_run)
     for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed, "
                                  "3 if its record is incomplete)"),

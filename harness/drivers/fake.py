@@ -39,6 +39,21 @@ class ProxyCall:
     proxy: str
     details: dict[str, Any] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """What was asked, in words (``run --dry-run`` prints it)."""
+        d = self.details
+        if self.action == "add_toxic":
+            attributes = ", ".join(f"{k}={v}" for k, v in d["attributes"].items()) or "no attributes"
+            return (f"add toxic {d['name']} to proxy {self.proxy}: {d['type']} ({attributes}), "
+                    f"stream {d['stream']}, toxicity {d['toxicity']:g}")
+        if self.action == "remove_toxic":
+            return f"remove toxic {d['name']} from proxy {self.proxy}"
+        if self.action == "set_enabled":
+            return f"{'enable' if d['enabled'] else 'disable'} proxy {self.proxy}"
+        if self.action == "create":
+            return f"create proxy {self.proxy} to {d['upstream']}"
+        return f"{self.action.replace('_', ' ')} proxy {self.proxy}".rstrip()
+
 
 class FakeProxyDriver:
     """Proxies and toxics in a dict; every change is logged in :attr:`calls`.
@@ -48,10 +63,10 @@ class FakeProxyDriver:
     """
 
     def __init__(self, *, prefix: str = "", clock: "Clock | None" = None, call_s: float = 0.0,
-                 url: str = "fake://toxiproxy"):
+                 url: str = "fake://toxiproxy", calls: list | None = None):
         self.url, self.prefix, self.clock, self.call_s = url, prefix, clock, call_s
-        self.calls: list[ProxyCall] = []
-        """Every call that changes something (and ``resolve``), in order."""
+        self.calls: list = calls if calls is not None else []
+        """Every call that changes something (and ``resolve``), in order (a log it may share)."""
         self._proxies: dict[str, dict[str, Any]] = {}
         self._ports = itertools.count(20001)
 

@@ -1,0 +1,158 @@
+"""A backend that starts nothing: the :class:`~harness.backends.base.Backend` protocol in
+memory, for the runner's unit tests and ``chaos-harness run --dry-run``.
+
+It answers as the process backend does (the same links, the same unknown-service
+error), journals the same records, and logs every call it is asked to make in
+:attr:`FakeBackend.calls`; its proxies are a :class:`~harness.drivers.fake.FakeProxyDriver`
+and its feature store a :class:`~harness.stores.memory.MemoryFeatureStore`. It is not
+offered to users (``backend_names()`` does not list it).
+
+``fail={"kill": DriverError("boom")}`` makes a call raise (any of ``up``, ``down`` and
+the service calls), so a test can break a run at a chosen step; ``step_s`` is how long
+each call takes on the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.clock import Clock, FakeClock
+from harness.drivers.fake import FakeProxyDriver
+from harness.errors import DriverError
+from harness.journal import Journal
+from harness.pipeline import Pipeline
+from harness.stores.memory import MemoryFeatureStore
+from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePartitioned,
+                                      ServicePaused, ServiceReconnected, ServiceRestarting, ServiceResumed,
+                                      ServiceStarted, ServiceStopped)
+
+
+@dataclass(frozen=True)
+class BackendCall:
+    """One call the fake backend was asked to make, and when (its clock's epoch seconds)."""
+
+    at: float
+    action: str
+    service: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """What was asked, in words (``run --dry-run`` prints it)."""
+        extra = ", ".join(f"{k} {v}" for k, v in self.details.items())
+        return " ".join(part for part in (self.action, self.service, extra and f"({extra})") if part)
+
+
+class FakeBackend:
+    """Every service "runs", every link is a fake proxy; see the module docstring."""
+
+    name: ClassVar[str] = "fake"
+
+    def __init__(self, *, pipeline: Pipeline, run_dir: Path | None, journal: Journal, seed: int = 0,
+                 clock: Clock | None = None, mimics: str = "process", step_s: float = 0.0,
+                 fail: dict[str, BaseException] | None = None):
+        self.pipeline, self.journal, self.seed = pipeline, journal, seed
+        self.clock = clock if clock is not None else FakeClock()
+        self.mimics, self.step_s, self.fail = mimics, step_s, dict(fail or {})
+        self.calls: list = []
+        """Every call made to this backend, its proxies and its store, in order
+        (:class:`BackendCall`, ``ProxyCall``, ``StoreCall``)."""
+        self.proxies = FakeProxyDriver(clock=self.clock, calls=self.calls)
+        spec = pipeline.feature_store
+        self.store = MemoryFeatureStore(columns=tuple(spec.columns or ("feature",)) if spec else ("feature",),
+                                        table=spec.table if spec else "features",
+                                        key=spec.key if spec else "entity_id", calls=self.calls)
+        self.links: dict[str, str] = {}
+        self.up_done = self.down_done = False
+
+    def _call(self, action: str, service: str = "", **details: Any) -> float:
+        """Log the call (after ``step_s`` on the clock); raise what ``fail`` holds for it."""
+        self.clock.sleep(self.step_s)
+        at = self.clock.time()
+        self.calls.append(BackendCall(at, action, service, details))
+        if action in self.fail:
+            raise self.fail.pop(action)
+        return at
+
+    def up(self) -> None:
+        """Create a fake proxy for every link this backend would have; journal ``pipeline_up``."""
+        self._call("up")
+        for link, spec in self.pipeline.links.items():
+            if spec.on(self.mimics):
+                self.links[link] = self.proxies.create(link, listen="127.0.0.1:0", upstream=f"{spec.to}:0")
+        self.up_done = True
+        self.journal.emit(PipelineUp(backend=self.name, links=dict(self.links),
+                                     services={name: {} for name in self.pipeline.start_order()}))
+
+    def down(self) -> None:
+        """Journal ``pipeline_down`` (idempotent, like every backend's)."""
+        if self.down_done:
+            return
+        self.down_done = True
+        self._call("down")
+        self.journal.emit(PipelineDown(backend=self.name))
+
+    def link_url(self, link: str) -> str:
+        """``http://`` and the link's fake proxy address."""
+        if link not in self.links:
+            raise DriverError(f"no link {link!r}; links: {', '.join(self.links) or 'none (is it up?)'}")
+        return f"http://{self.links[link]}"
+
+    def resolve(self, service: str) -> None:
+        """DriverError for a service the pipeline does not declare (as the process backend says it)."""
+        if service not in self.pipeline.services:
+            raise DriverError(f"no running service {service!r}; services: {', '.join(self.pipeline.services)}")
+
+    def kill(self, service: str, signal: str = "SIGKILL") -> float:
+        """Log the kill; returns when it was "sent"."""
+        self.resolve(service)
+        at = self._call("kill", service, signal=signal)
+        self.journal.emit(ServiceKilled(service=service, signal=signal, sent_at=at))
+        return at
+
+    def pause(self, service: str) -> float:
+        """Log the pause."""
+        self.resolve(service)
+        at = self._call("pause", service)
+        self.journal.emit(ServicePaused(service=service))
+        return at
+
+    def resume(self, service: str) -> float:
+        """Log the resume."""
+        at = self._call("resume", service)
+        self.journal.emit(ServiceResumed(service=service))
+        return at
+
+    def stop_service(self, service: str, timeout: float = 10) -> None:
+        """Log ``docker stop``."""
+        self._call("stop", service, timeout_s=timeout)
+        self.journal.emit(ServiceStopped(service=service))
+
+    def start_service(self, service: str) -> None:
+        """Log ``docker start``."""
+        self._call("start", service)
+        self.journal.emit(ServiceStarted(service=service))
+
+    def restart_service(self, service: str, timeout: float = 10) -> None:
+        """Log ``docker restart``."""
+        self.journal.emit(ServiceRestarting(service=service))
+        self._call("restart", service, timeout_s=timeout)
+
+    def disconnect(self, service: str) -> list[str]:
+        """Log the partition; the service "was" on one network."""
+        networks = ["default"]
+        self._call("disconnect", service, networks=networks)
+        self.journal.emit(ServicePartitioned(service=service, networks=networks))
+        return networks
+
+    def reconnect(self, service: str, networks: list[str]) -> None:
+        """Log the reconnection."""
+        self._call("reconnect", service, networks=list(networks))
+        self.journal.emit(ServiceReconnected(service=service, networks=list(networks)))
+
+    def feature_store(self) -> MemoryFeatureStore:
+        """The in-memory table (DriverError if the pipeline declares none, as on the process backend)."""
+        if self.pipeline.feature_store is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r} declares no feature_store")
+        return self.store
