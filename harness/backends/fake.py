@@ -86,9 +86,7 @@ class FakeBackend:
                                      services={name: {} for name in self.pipeline.start_order()}))
 
     def down(self) -> None:
-        """Journal ``pipeline_down`` (idempotent, like every backend's)."""
-        if self.down_done:
-            return
+        """Journal ``pipeline_down``; safe to call twice, like every backend's."""
         self.down_done = True
         self._call("down")
         self.journal.emit(PipelineDown(backend=self.name))

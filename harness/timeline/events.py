@@ -12,8 +12,9 @@ listener on :class:`Events`, never a poller of files::
         print(record.kind)
 
 A listener that raises is logged (``harness.timeline`` logger, with its traceback) and
-the others still run; ``KeyboardInterrupt`` and ``SystemExit`` pass through, because
-they are how a run is stopped.
+the others still run; ``KeyboardInterrupt``, ``SystemExit`` and ``RunAborted`` pass
+through, because they are how a run is stopped (a signal, or another thread's abort,
+can land in the main thread while a listener runs there).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import logging
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
+
+from harness.errors import RunAborted
 
 log = logging.getLogger("harness.timeline")
 
@@ -48,7 +51,7 @@ class EventHook:
         for handler in list(self._handlers):
             try:
                 handler(**kwargs)
-            except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit, RunAborted):
                 raise
             except Exception:
                 log.exception("listener %s failed on %s", getattr(handler, "__qualname__", handler),
