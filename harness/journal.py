@@ -7,8 +7,12 @@ kind's own fields. Each line is written with one ``write(2)`` and fsynced before
 action it announces is taken, so a crash leaves a journal that ``chaos-harness
 cleanup`` and ``report`` can read.
 
-A write that fails (a full disk) raises :class:`JournalWriteError` and stops the
-journal for good: later records raise too and are never appended after a torn line.
+The journal keeps ``RESERVE_BYTES`` of disk allocated past its end (``fallocate``,
+the file's size unchanged), renewed as it grows: a disk that fills up mid-run still
+takes the records of the healing that follows (``fault_reverted``, ``pipeline_down``,
+``run_finished``). A write that fails anyway raises :class:`JournalWriteError` and
+stops the journal for good: later records raise too and are never appended after a
+torn line.
 The run then has no ``run_finished`` record, which its report calls incomplete. A
 journal opened again after a torn line (by ``cleanup``) ends that line first.
 
@@ -28,6 +32,7 @@ dry run).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
@@ -45,6 +50,10 @@ if TYPE_CHECKING:
 
 R = TypeVar("R", bound=Record)
 
+RESERVE_BYTES = 64 * 1024
+"""Disk space kept allocated past the journal's end for the records of a run's healing."""
+_FALLOC_FL_KEEP_SIZE = 0x01
+
 JOURNAL_FILE = "journal.jsonl"
 REQUEST_LOG_FILE = "requests.jsonl"
 LOAD_EVENTS_FILE = "load-events.jsonl"
@@ -59,10 +68,13 @@ class Journal:
         self.path = None if path is None else Path(path)
         self._fd: int | None = None
         self._torn = False
+        self._size = self._reserved = 0  # bytes written; end of the disk space reserved
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             self._torn = _ends_torn(self._fd)  # a line cut short before: end it before appending
+            self._size = os.fstat(self._fd).st_size
+            self._reserved = _reserve(self._fd, self._size)
         self._lock = threading.RLock()
         self._time = clock.time if clock is not None else time.time
         self._monotonic = clock.monotonic if clock is not None else time.monotonic
@@ -95,11 +107,15 @@ class Journal:
         if self._torn:
             data = b"\n" + data
         try:
-            if os.write(self._fd, data) != len(data):
+            written = os.write(self._fd, data)
+            self._size += written
+            if written != len(data):
                 self._torn = True
                 raise OSError(f"short write of {len(data)} bytes (is the disk full?)")
             os.fsync(self._fd)
             self._torn = False
+            if self._reserved - self._size < RESERVE_BYTES // 2:
+                self._reserved = max(self._reserved, _reserve(self._fd, self._size))
         except OSError as exc:
             self.failure = f"{self.path}: {exc}"
             raise JournalWriteError(self.explain_failure()) from exc
@@ -127,6 +143,17 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reserve(fd: int, size: int) -> int:
+    """Allocate ``RESERVE_BYTES`` past ``size`` (the size stays); return the end of the
+    reserve, or ``size`` where the filesystem or the disk would not (no error: it is a margin)."""
+    try:
+        fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return size
+    done = fallocate(fd, _FALLOC_FL_KEEP_SIZE, ctypes.c_longlong(size), ctypes.c_longlong(RESERVE_BYTES))
+    return size + RESERVE_BYTES if done == 0 else size
 
 
 def _ends_torn(fd: int) -> bool:

@@ -1,7 +1,9 @@
 """The journal: durable typed lines, listeners told after the write, a full disk that
 stops it loudly, torn lines that stay torn alone."""
 
+import errno
 import logging
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,25 @@ def test_a_journal_without_a_file_only_tells_its_listeners(tmp_path):
     journal.close()
     journal.emit(SetupStarted(command=["after close"]))
     assert heard == ["setup_started"] and list(tmp_path.iterdir()) == []
+
+
+def test_a_disk_that_fills_up_still_takes_the_records_of_the_healing(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        with Journal(disk / "journal.jsonl") as journal:
+            journal.emit(SetupStarted(command=["before the disk fills"]))
+            with open(disk / "ballast", "wb", buffering=0) as ballast:
+                with pytest.raises(OSError) as full:
+                    while True:
+                        ballast.write(b"\0" * 4096)
+            assert full.value.errno == errno.ENOSPC
+            for n in range(100):  # about 10 kB: well inside the reserve
+                journal.emit(CleanedUp(actions=[f"healed {n}"]))
+        assert len(read_records(disk)) == 101
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
