@@ -118,15 +118,30 @@ def test_data_faults_round_trip_on_the_postgres_store(backend):
 
 def test_kill_of_model_server_is_followed_by_a_restart(backend):
     wait_until(lambda: serving(backend), 20, "serving before the kill")
-    started = time.monotonic()
-    backend.kill("model-server")
+    started, before = time.monotonic(), time.time()
+    sent = backend.kill("model-server")
     killed = records(backend, "service_killed")[-1]
-    assert killed["service"] == "model-server" and killed["exit_code"] == "137"
+    assert killed["service"] == "model-server" and killed["exit_code"] == 137
+    assert before <= sent <= killed["died_at"] + 0.01  # the signal first, then the engine's death
     restarted = wait_until(lambda: records(backend, "service_restarted"), 30, "service_restarted")[-1]
     assert restarted["started_at"] > restarted["died_at"] == killed["died_at"]
     wait_until(lambda: serving(backend), 30, "serving again after the kill")
     assert time.monotonic() - started < 30
-    wait_until(lambda: records(backend, "service_healthy"), 30, "service_healthy")
+    healthy = wait_until(lambda: [r for r in records(backend, "service_healthy") if r["service"] == "model-server"
+                                  and r["healthy_at"] > restarted["started_at"]], 30, "service_healthy")[-1]
+    assert healthy["after_s"] == pytest.approx(healthy["healthy_at"] - restarted["started_at"], abs=0.002)
+
+
+def test_a_kill_is_one_signal_to_the_pid_resolved_ahead_and_refreshed_on_restart(backend, monkeypatch):
+    wait_until(lambda: serving(backend), 30, "serving before the kills")
+    backend.resolve("model-server")
+    monkeypatch.setattr(backend, "container", lambda service: pytest.fail(f"looked {service} up at the kill"))
+    for _ in range(2):  # the second kill's PID is the one the start event brought
+        count = len(records(backend, "service_restarted"))
+        backend.kill("model-server")
+        wait_until(lambda: len(records(backend, "service_restarted")) > count, 30, "service_restarted")
+        wait_until(lambda: serving(backend), 30, "serving again after the kill")
+    assert [r["cause"] for r in records(backend, "service_killed")][-2:] == ["SIGKILL", "SIGKILL"]
 
 
 def test_pause_freezes_and_resume_thaws(backend):
