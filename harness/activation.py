@@ -11,7 +11,9 @@
         ...                                            # revert(planned_ts=end) at the end of ``for``
     # on exit, even on Ctrl-C: revert() if not done, journal fault_reverted
 
-Without ``planned_ts`` the fault is injected at once (tests, tools). Injection goes
+Without ``planned_ts`` the fault is injected at once (tests, tools). The garbage
+collector is held off from the wait to the end of the call (``_on_time``): a full
+collection in a process that has loaded pandas takes tens of milliseconds. Injection goes
 through the context's :class:`~harness.ledger.TargetLedger`, which stacks faults on one
 target. If anything fails before the change is made, the activation undoes what it
 prepared; if ``inject`` raises, whatever it half-applied is its own to undo (each
@@ -21,7 +23,9 @@ fault's inject is written that way). Either way it journals ``fault_reverted`` w
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import gc
+from typing import Any, Iterator
 
 from harness.errors import FaultApplyError, FaultRevertError, HarnessError
 from harness.faults.base import FaultContext, Undo
@@ -45,21 +49,22 @@ class FaultActivation:
         ctx = self.ctx
         ctx.journal.emit(FaultInjecting(**self._fields(), params=self.spec.params.model_dump(mode="json"),
                                         instant=self.fault.instant, planned_ts=self.planned_ts))
-        try:
-            self._prepare_and_wait()
-        except BaseException as exc:
-            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=not isinstance(exc, Exception),
-                                           error=f"not injected: {_text(exc)}"))
-            self._raise(exc)
-        call_ts, ctx.effective_ts = ctx.clock.time(), None
-        try:
-            self._undo = ctx.ledger.inject(self.fault, ctx)
-        except BaseException as exc:
-            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=not isinstance(exc, Exception),
-                                           error=f"inject failed: {_text(exc)}"))
-            self._raise(exc)
-        ctx.journal.emit(FaultInjected(**self._fields(), instant=self.fault.instant,
-                                       **_times(self.planned_ts, call_ts, ctx)))
+        with _on_time():
+            try:
+                self._prepare_and_wait()
+            except BaseException as exc:
+                ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"not injected: {_text(exc)}",
+                                               interrupted=not isinstance(exc, Exception)))
+                self._raise(exc)
+            call_ts, ctx.effective_ts = ctx.clock.time(), None
+            try:
+                self._undo = ctx.ledger.inject(self.fault, ctx)
+            except BaseException as exc:
+                ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"inject failed: {_text(exc)}",
+                                               interrupted=not isinstance(exc, Exception)))
+                self._raise(exc)
+            times = _times(self.planned_ts, call_ts, ctx)
+        ctx.journal.emit(FaultInjected(**self._fields(), instant=self.fault.instant, **times))
         return self
 
     def _prepare_and_wait(self) -> None:
@@ -86,21 +91,24 @@ class FaultActivation:
             return
         ctx = self.ctx
         if planned_ts is not None:
-            try:
+            with contextlib.suppress(Exception):  # the undo itself will say what is wrong
                 self.fault.prepare(ctx)  # the look-up again: the connection is warm at the due time
-            except Exception:  # the undo itself will say what is wrong
-                pass
-            ctx.clock.wait_until(planned_ts)
-        call_ts, ctx.effective_ts = ctx.clock.time(), None
-        try:
-            undo()
-        except Exception as exc:
-            ctx.journal.emit(FaultReverted(**self._fields(), ok=False, interrupted=interrupted, error=str(exc),
-                                           **_times(planned_ts, call_ts, ctx)))
-            raise FaultRevertError(f"fault {self.spec.name!r} could not be reverted: {exc}; "
-                                   f"run `chaos-harness cleanup`") from exc
-        ctx.journal.emit(FaultReverted(**self._fields(), ok=True, interrupted=interrupted,
-                                       **_times(planned_ts, call_ts, ctx)))
+        with _on_time():
+            if planned_ts is not None:
+                ctx.clock.wait_until(planned_ts)
+            call_ts, ctx.effective_ts = ctx.clock.time(), None
+            try:
+                undo()
+            except Exception as exc:
+                error = exc
+            else:
+                error = None
+            times = _times(planned_ts, call_ts, ctx)
+        ctx.journal.emit(FaultReverted(**self._fields(), ok=error is None, interrupted=interrupted,
+                                       error=None if error is None else str(error), **times))
+        if error is not None:
+            raise FaultRevertError(f"fault {self.spec.name!r} could not be reverted: {error}; "
+                                   f"run `chaos-harness cleanup`") from error
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -108,6 +116,18 @@ class FaultActivation:
         except FaultRevertError:
             if exc_type is None:
                 raise
+
+
+@contextlib.contextmanager
+def _on_time() -> Iterator[None]:
+    """Hold the garbage collector off for the wait and the call (see the module docstring)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _times(planned_ts: float | None, call_ts: float, ctx: FaultContext) -> dict[str, float | None]:
