@@ -172,3 +172,18 @@ def test_a_store_that_cannot_be_restored_is_reported_and_retried(tmp_path):
         assert result.stdout.startswith(f"run-1: FAILED to restore table features in {db} from snapshot "), result.stdout
     failed = [r for r in read_jsonl(reports / "run-1" / "journal.jsonl") if r["kind"] == "store_restored"]
     assert [r["ok"] for r in failed] == [False, False]
+
+
+def test_a_journal_that_does_not_read_is_reported_and_left_alone(tmp_path, monkeypatch):
+    from harness.cleanup import cleanup
+
+    run_dir = tmp_path / "run-1"
+    run_dir.mkdir()
+    line = {"ts": 1.0, "kind": "store_snapshotting", "fault": "nan-rows"}  # store, snapshot, checksum lost
+    (run_dir / "journal.jsonl").write_text(json.dumps(line) + "\n")
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)
+    done = cleanup(tmp_path, run_id="run-1")
+    assert done == ["run-1: FAILED: its journal does not read (" + str(run_dir / "journal.jsonl")
+                    + ": record 1: a store_snapshotting record lacks store, snapshot, checksum); "
+                    "nothing of it was touched"]
+    assert (run_dir / "journal.jsonl").read_text() == json.dumps(line) + "\n"
