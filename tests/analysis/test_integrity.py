@@ -15,7 +15,7 @@ from tests.analysis.synthetic import T0, _rec, journal, traffic, write_run
 
 
 def _launched_run(tmp_path, *, logged, totals, torn_lines=0):
-    records = journal(duration=30) + [_rec(-0.5, "load_launched", "baseline", pid=1)]
+    records = journal(duration=30) + [_rec(-0.5, "load_launched", "baseline", pid=1, command=["locust"])]
     run_dir = write_run(tmp_path, journal=records, requests=logged)
     with open(run_dir / "requests.jsonl", "a") as log:
         log.write('{"ts": 1700000029.9, "latency_ms": 2\n' * torn_lines)
