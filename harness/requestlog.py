@@ -24,6 +24,7 @@ import gc
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -93,12 +94,14 @@ def _parse_chunk(lines: list[bytes]) -> tuple[tuple[np.ndarray, ...], int]:
     except (orjson.JSONDecodeError, ValueError):
         records = _line_by_line(lines)
         bad = sum(1 for line in lines if line.strip()) - len(records)
-    try:
-        columns = _columns(records)
+    for extract in (_columns, _columns_v1):
+        try:
+            columns = extract(records)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
         if all(np.isfinite(columns[i]).all() for i in range(3)):
             return columns, bad
-    except (KeyError, TypeError, ValueError, AttributeError):
-        pass
+        break
     good = [n for r in records if (n := _normalized(r)) is not None]
     return _columns(good), bad + len(records) - len(good)
 
@@ -117,12 +120,22 @@ def _line_by_line(lines: list[bytes]) -> list[Any]:
 
 def _columns(records: list[dict[str, Any]]) -> tuple[np.ndarray, ...]:
     """The six columns of version-2 line objects (KeyError etc. if one is not)."""
-    return (np.array([r["intended_ts"] for r in records], dtype=np.float64),
-            np.array([r["ts"] for r in records], dtype=np.float64),
-            np.array([r["service_ms"] for r in records], dtype=np.float64),
+    n = len(records)
+    return (*(np.fromiter(map(itemgetter(key), records), dtype=np.float64, count=n)
+              for key in ("intended_ts", "ts", "service_ms")),
             np.array([r["ok"] is True for r in records], dtype=bool),
             np.array([r.get("sent", True) is not False for r in records], dtype=bool),
             np.array(["fallback" in r.get("flags", ()) for r in records], dtype=bool))
+
+
+def _columns_v1(records: list[dict[str, Any]]) -> tuple[np.ndarray, ...]:
+    """The six columns of version-1 line objects (``ts``, ``latency_ms``, ``fallback``)."""
+    n = len(records)
+    sent_at = np.fromiter(map(itemgetter("ts"), records), dtype=np.float64, count=n)
+    return (sent_at, sent_at.copy(),
+            np.fromiter(map(itemgetter("latency_ms"), records), dtype=np.float64, count=n),
+            np.array([r["ok"] is True for r in records], dtype=bool), np.ones(n, dtype=bool),
+            np.array([r.get("fallback") is True for r in records], dtype=bool))
 
 
 def _normalized(record: Any) -> dict[str, Any] | None:
