@@ -158,3 +158,12 @@ def test_reporters_register_in_one_line(run_dir, monkeypatch):
 
     with pytest.raises(ValueError, match="already writes"):
         register(Twice)
+
+
+def test_check_re_judges_at_the_resolution_asked_for(run_dir, capsys):
+    from harness.cli import main
+
+    assert main(["check", str(run_dir), "--resolution", "250ms"]) == 1  # an SLO failed
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["resolution_s"] == 0.25
+    assert "verdict: failed" in capsys.readouterr().out
