@@ -21,13 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis import (
-    FaultWindow, Run, WindowStats, baseline_window, to_iso, total_stats, window_stats,
-)
+from harness.analysis import FaultWindow, Run, to_iso
 from harness.recovery import Recovery
 from harness.series import Series, series
 from harness.slo import Status, Verdict, evaluate, recoveries, resolution_of
 from harness.timeline.records import ProxyServerDied, RunFinished, ServiceDied
+from harness.windows import WindowStats, baseline_window, total_stats, window_stats
 
 REPORT_FORMAT = 2
 """``report.json``'s ``format``: 2 since the Judgement (intended starts, 100 ms series)."""

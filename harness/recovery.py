@@ -18,12 +18,13 @@ requests under the bound, so no window is ever sorted.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from harness.analysis import FaultWindow, Requests, Run, grid
+from harness.analysis import FaultWindow, Requests, Run
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ def window_batch(run: Run, starts: np.ndarray, length: float) -> WindowBatch:
     return WindowBatch(requests=run.requests, start=starts, length=length,
                        lo=np.searchsorted(at, starts, side="left"),
                        hi=np.searchsorted(at, starts + length, side="left"))
+
+
+def grid(start: float, stop: float, step: float) -> np.ndarray:
+    """``start + k·step`` for k = 0, 1, ... while it is <= ``stop`` (within 1 ns)."""
+    if stop < start - 1e-9:
+        return np.empty(0)
+    return start + step * np.arange(math.floor((stop - start) / step + 1e-9) + 1)
 
 
 def measure_recovery(run: Run, fault: FaultWindow, *, window_s: float, resolution: float,

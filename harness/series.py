@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from harness.analysis import Run, rank
+from harness.analysis import Run
+from harness.windows import rank
 
 COUNTS = ("requests", "sent", "errors", "fallbacks")
 RATES = ("error_rate", "fallback_rate", "p50_ms", "p99_ms", "service_p50_ms", "service_p99_ms",

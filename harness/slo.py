@@ -31,12 +31,13 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from harness.analysis import (
-    Run, WindowStats, baseline_window, load_run, load_window, rank, total_stats, window_stats,
-)
+from harness.analysis import Run, load_run
 from harness.model import SLOSet
 from harness.recovery import Recovery, WindowBatch, measure_recovery
 from harness.units import Threshold
+from harness.windows import (
+    WindowStats, baseline_window, load_window, rank, total_stats, window_stats,
+)
 
 _NP_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 

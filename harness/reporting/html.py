@@ -15,10 +15,11 @@ from importlib.resources import files
 from string import Template
 from typing import Any, Iterable
 
-from harness.analysis import WindowStats, to_iso
+from harness.analysis import to_iso
 from harness.judge import Judgement
 from harness.reporting.base import Reporter, register
 from harness.reporting.svg import Band, Series, step_chart
+from harness.windows import WindowStats
 
 _TEMPLATE = Template(files("harness.reporting").joinpath("report.html").read_text("utf-8"))
 _STATS = ("requests", "sent", "errors", "error_rate", "fallback_rate", "p50_ms", "p95_ms",

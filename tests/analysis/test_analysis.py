@@ -7,12 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from harness.analysis import (
-    baseline_window, build_run, load_run, percentile, percentiles, rank, window_stats,
-)
+from harness.analysis import build_run, load_run
 from harness.errors import HarnessError
 from harness.series import bucket_edges, series
 from harness.timeline.requests import Request
+from harness.windows import baseline_window, percentile, percentiles, rank, window_stats
 
 from .synthetic import T0, Plan, journal, run, traffic, write_run
 

@@ -9,12 +9,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.analysis import build_run, window_stats
+from harness.analysis import build_run
 from harness.model import SLOSet
 from harness.recovery import window_batch
 from harness.series import series
 from harness.slo import SteadyState, evaluate, recoveries
 from harness.timeline.requests import Request
+from harness.windows import window_stats
 
 from .synthetic import T0, Plan, journal
 

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.analysis import build_run, window_stats
+from harness.analysis import build_run
 from harness.recovery import measure_recovery
 from harness.series import series
 from harness.slo import Status, SteadyState, evaluate, recoveries
 from harness.model import SLOSet
+from harness.windows import window_stats
 
 from .synthetic import Plan, journal, paced, run, traffic
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.analysis import WindowStats
+from harness.windows import WindowStats
 from harness.model import SLOSet
 from harness.slo import (
     Check, MaxErrorRate, MaxFallbackRate, MaxLatencyPercentile, MaxRecoveryTime,
