@@ -46,6 +46,7 @@ from harness.timeline.records import (
     ServiceHealthy, SignalReceived, parse_record,
 )
 
+
 @dataclass(frozen=True)
 class FaultWindow:
     """One injected fault, from the journal; times in seconds from load start."""
