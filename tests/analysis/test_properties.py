@@ -122,3 +122,16 @@ def test_judging_windows_at_once_agrees_with_judging_each(records, slo, length, 
     batch = steady.holds_batch(window_batch(r, starts, length))
     alone = [steady.holds(window_stats(r, s, s + length)) for s in starts]
     assert batch.tolist() == alone
+
+
+@settings(max_examples=60, deadline=None)
+@given(records=st.lists(request, max_size=200), step=st.sampled_from([0.1, 0.7, 1.0]))
+def test_each_bucket_of_the_series_is_the_window_of_its_span(records, step):
+    r = build(records)
+    for row in series(r, step).rows():
+        stats = window_stats(r, row["start_s"], row["end_s"])
+        assert (row["requests"], row["sent"], row["errors"], row["fallbacks"]) == (
+            stats.requests, stats.sent, stats.errors, stats.fallbacks)
+        assert (row["p50_ms"], row["p99_ms"], row["service_p50_ms"], row["service_p99_ms"]) == (
+            stats.p50_ms, stats.p99_ms, stats.service_p50_ms, stats.service_p99_ms)
+        assert row["error_rate"] == stats.error_rate
