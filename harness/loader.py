@@ -240,7 +240,7 @@ class _Loader:
         """The window fits in the load, and after each fault whose recovery is bounded.
 
         Recovery needs one full window between the fault's end (a kill: its instant) and
-        the next fault or the load's end (``harness.analysis.measure_recovery``); without
+        the next fault or the load's end (``harness.recovery.measure_recovery``); without
         one the recovery_time verdict would be ``unknown`` whatever the system does.
         """
         window, duration = scenario.steady_state.window, scenario.load.duration
