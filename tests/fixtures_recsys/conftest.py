@@ -274,6 +274,6 @@ def recommender(prepared: dict, redis_server: Redis) -> Iterator[Recommender]:
 
 @pytest.fixture(scope="session")
 def golden_cases(prepared: dict) -> list[dict]:
-    import golden
+    import golden_set
 
-    return golden.read_cases(prepared["setup"]["golden"])
+    return golden_set.read_cases(prepared["setup"]["golden"])

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-import golden
+import golden_set
 from recsys_data import CANDIDATES, N_ITEMS, candidates
 
 from .conftest import SEED, Recommender, Redis, recommender_env, restored
@@ -50,7 +50,7 @@ def test_a_corrupted_user_value_falls_back_flagged_and_counted(recommender: Reco
         got = recommender.get(user, k)
     assert (got["popular_fallback"], got["reason"]) == (True, "invalid_features")
     assert recommender.metrics()[label] == before + 1
-    assert golden.judge(golden_cases[0], recommender.get(user, k))  # restored
+    assert golden_set.judge(golden_cases[0], recommender.get(user, k))  # restored
 
 
 def test_a_corrupted_candidate_is_dropped_and_the_rest_still_ranked(recommender: Recommender, redis_server: Redis,
@@ -85,7 +85,7 @@ def test_an_unexpected_field_is_flagged_and_ignored(recommender: Recommender, re
     with restored(redis_server, f"user:{user}"):
         redis_server.command("HSET", f"user:{user}", "segment", "gold")
         got = recommender.get(user, k)
-    assert got["schema_drift"] and not got["popular_fallback"] and golden.judge(case, got)
+    assert got["schema_drift"] and not got["popular_fallback"] and golden_set.judge(case, got)
 
 
 def test_a_key_of_another_type_is_invalid(recommender: Recommender, redis_server: Redis, golden_cases: list[dict]):
@@ -112,7 +112,7 @@ def test_stale_features_are_flagged_and_still_ranked(recommender: Recommender, r
         else:
             redis_server.command("HSET", f"user:{user}", "updated_at", stamp)
         got = recommender.get(user, k)
-    assert got["stale_features"] and not got["popular_fallback"] and golden.judge(case, got)  # stale is not wrong
+    assert got["stale_features"] and not got["popular_fallback"] and golden_set.judge(case, got)  # stale is not wrong
     assert recommender.metrics()[label] == before + 1
 
 
@@ -135,7 +135,7 @@ def _replay(svc: Recommender, cases: list[dict]) -> dict[str, int]:
         for case in cases:
             got = http.get(case["request"]["path"]).json()
             flagged = any(got[f] for f in ("popular_fallback", "stale_features", "items_dropped", "schema_drift"))
-            right = golden.judge(case, got)
+            right = golden_set.judge(case, got)
             tally["right"] += right
             tally["flagged"] += flagged
             tally["silent_wrong"] += not right and not flagged

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from answers import FLAGS, VALUES
+from answer_fields import FLAGS, VALUES
 from recsys_data import ITEM_FIELDS, ITEM_KEY, UPDATED_FIELD, USER_FIELDS, USER_KEY
 
 from .conftest import RECSYS_DIR, Recommender

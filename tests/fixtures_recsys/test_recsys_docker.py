@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-import golden
+import golden_set
 
 from .conftest import RECSYS_DIR
 
@@ -101,7 +101,7 @@ def test_compose_serves_golden_answers_through_the_proxies_and_falls_back_when_t
     with httpx.Client(base_url=f"http://{ingress}", timeout=10, trust_env=False) as http:
         first = _wait_model_answer(http)
         assert first["model_version"].startswith("recsys-lr-s0-") and len(first["items"]) == 5
-        wrong = [c["id"] for c in cases if not golden.judge(c, http.get(c["request"]["path"]).json())]
+        wrong = [c["id"] for c in cases if not golden_set.judge(c, http.get(c["request"]["path"]).json())]
         assert wrong == []
         assert api.post("/proxies/features", json={"enabled": False}).status_code == 200
         down = http.get("/recommendations?user_id=4321&k=5").json()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import golden
-from answers import FLAGS, REASONS
-from request_checks import MAX_K
+import golden_set
+from answer_fields import FLAGS, REASONS
+from query_checks import MAX_K
 
 from .conftest import Recommender
 
@@ -16,7 +16,7 @@ def test_every_golden_request_gets_its_known_answer(recommender: Recommender, go
     with recommender.http() as http:
         answers = [http.get(case["request"]["path"]).json() for case in golden_cases]
     assert len(answers) == 200
-    wrong = [case["id"] for case, got in zip(golden_cases, answers) if not golden.judge(case, got)]
+    wrong = [case["id"] for case, got in zip(golden_cases, answers) if not golden_set.judge(case, got)]
     assert wrong == []
     assert not any(got[flag] for got in answers for flag in FLAGS)
 

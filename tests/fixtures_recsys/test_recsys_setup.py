@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import golden
+import golden_set
 from ranking_model import ArtifactError, load_model, model_key
 from recsys_data import ITEM_KEY, N_ITEMS, N_USERS, USER_KEY, item_rows, user_rows
 
@@ -20,7 +20,7 @@ from .conftest import SEED, Recommender, Redis, recommender_env, run_setup
 def test_setup_writes_every_hash_and_200_golden_cases(prepared: dict):
     info = prepared["setup"]
     assert info["keys"] == N_USERS + N_ITEMS and (info["users"], info["items"]) == (N_USERS, N_ITEMS)
-    assert info["golden_cases"] == len(golden.read_cases(info["golden"])) == 200
+    assert info["golden_cases"] == len(golden_set.read_cases(info["golden"])) == 200
     assert Path(info["snapshot"]).stat().st_size > 100_000
 
 
@@ -40,7 +40,7 @@ def test_same_seed_same_golden_set_and_the_model_comes_from_the_cache(prepared: 
     other = run_setup(tmp_path / "other", prepared["model_dir"], SEED + 1)
     assert again["trained"] is False and other["trained"] is True
     assert Path(again["golden"]).read_text() == Path(prepared["setup"]["golden"]).read_text()  # as-of plays no part
-    assert golden.read_cases(other["golden"]) != golden.read_cases(again["golden"])
+    assert golden_set.read_cases(other["golden"]) != golden_set.read_cases(again["golden"])
     assert user_rows(SEED, 1_000) == user_rows(SEED, 1_000) != user_rows(SEED + 1, 1_000)
 
 
@@ -64,6 +64,6 @@ def test_a_tampered_model_is_refused_and_the_recommender_does_not_start(prepared
 
 
 def test_setup_without_a_place_for_its_output_is_a_usage_error(tmp_path: Path):
-    done = subprocess.run([sys.executable, str(Path(golden.__file__).with_name("setup_recsys.py")), "--model-dir",
+    done = subprocess.run([sys.executable, str(Path(golden_set.__file__).with_name("setup_recsys.py")), "--model-dir",
                            str(tmp_path), "--seed", "1"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--out is required" in done.stderr

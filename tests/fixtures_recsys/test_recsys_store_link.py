@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-import golden
+import golden_set
 from feature_store import FeatureStore, RedisPool
 
 from .conftest import Proxy, Recommender, Redis, recommender_env
@@ -61,7 +61,7 @@ def recovered(svc: Recommender, timeout: float = 20.0) -> dict:
 
 def assert_golden(svc: Recommender, cases: list[dict], count: int = 40) -> None:
     with svc.http() as http:
-        wrong = [c["id"] for c in cases[:count] if not golden.judge(c, http.get(c["request"]["path"]).json())]
+        wrong = [c["id"] for c in cases[:count] if not golden_set.judge(c, http.get(c["request"]["path"]).json())]
     assert wrong == []
 
 

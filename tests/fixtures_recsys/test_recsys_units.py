@@ -7,9 +7,9 @@ import math
 import pytest
 
 from answer_cache import AnswerCache
-from breaker import BreakerState, CircuitBreaker
-from request_checks import MAX_K, Rejection, parse_query
+from query_checks import MAX_K, Rejection, parse_query
 from resp import NOTHING, ProtocolError, ReplyParser, RespError, encode
+from store_breaker import BreakerState, CircuitBreaker
 
 
 def _parse_all(data: bytes, step: int) -> list:
