@@ -158,7 +158,8 @@ def test_a_timed_out_connection_is_never_reused(redis_server: Redis, proxy: Prox
             proxy.heal("features")
         idle_after_timeout = len(pool._idle)
         await asyncio.sleep(0.8)  # the late reply has arrived by now on the dropped connection
-        replies, reason = await store.fetch("user:2", ["item:3"])
+        patient = FeatureStore(pool, timeout_s=10.0, retries=0)  # no busy machine reaches this deadline
+        replies, reason = await patient.fetch("user:2", ["item:3"])
         pool.close()
         return slow, idle_after_timeout, replies, reason
 
