@@ -1,7 +1,11 @@
 """Scenario files as pytest items, run for real on the tiny pipeline: a missed SLO
 fails its item with the observed value and the run directory, every SLO is a testcase
 of pytest's own JUnit XML, -x stops and --lf selects by scenario, Ctrl-C ends the
-session healed, and --chaos-isolated runs them under xdist with the SLOs still reported."""
+session healed, and --chaos-isolated runs them under xdist with the SLOs still reported.
+
+Each pytest runs in its own process, as a user's would (``runpytest_subprocess``): an
+in-process run forgets the modules it imported, and some (numpy, requests) cannot be
+imported twice in one process."""
 
 import json
 import signal
@@ -14,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-import harness.loader  # noqa: F401  once, outside pytester's runs (see tests/core/test_pytest_scenarios.py)
 from tests.e2e.conftest import ROOT, assert_processes_gone, journal
 
 pytestmark = pytest.mark.slow
@@ -76,7 +79,7 @@ def test_each_slo_is_a_sub_result_and_a_missed_one_fails_with_its_observed_value
                 log.write(f"{item.nodeid} {result.verdict}\\n")
     """))
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest(f"--junitxml={junit}", "--chaos-reports-dir=reports")
+    result = pytester.runpytest_subprocess(f"--junitxml={junit}", "--chaos-reports-dir=reports")
     result.assert_outcomes(passed=1, failed=1)
     assert sorted((pytester.path / "hook.log").read_text().splitlines()) == [
         "chaos/tiny-fail.yaml::tiny-fail failed", "chaos/tiny-pass.yaml::tiny-pass passed"]
@@ -113,12 +116,13 @@ def test_each_slo_is_a_sub_result_and_a_missed_one_fails_with_its_observed_value
 def test_exitfirst_stops_at_the_first_failing_scenario_and_last_failed_selects_it(pytester):
     suite(pytester, **{"a-fail": failing("a-fail"), "b-fail": failing("b-fail"),
                        "c-pass": passing("c-pass")})
-    first = pytester.runpytest("-x", "--chaos-reports-dir=reports")
+    first = pytester.runpytest_subprocess("-x", "--chaos-reports-dir=reports")
     first.assert_outcomes(failed=1)
-    first.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+    first.stdout.fnmatch_lines(["scenario 'a-fail': 1 failed of 3 SLOs; run dir: *",
+                                "*stopping after 1 failures*"])
     runs = [p.name for p in (pytester.path / "reports").iterdir() if not p.is_symlink()]
     assert len(runs) == 1 and "-a-fail-" in runs[0]  # b-fail and c-pass never ran
-    again = pytester.runpytest("--lf", "--collect-only", "-q")
+    again = pytester.runpytest_subprocess("--lf", "--collect-only", "-q")
     assert [line for line in again.outlines if "::" in line] == ["chaos/a-fail.yaml::a-fail"]
 
 
@@ -158,7 +162,7 @@ def _await_fault(process: subprocess.Popen, latest: Path, timeout: float = 90) -
 def test_isolated_items_run_under_xdist_and_report_their_slos_to_the_controller(pytester):
     suite(pytester, **{"tiny-pass": passing(), "tiny-fail": failing()})
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest("-n", "2", "--chaos-isolated", f"--junitxml={junit}",
+    result = pytester.runpytest_subprocess("-n", "2", "--chaos-isolated", f"--junitxml={junit}",
                                 "--chaos-reports-dir=reports")
     result.assert_outcomes(passed=1, failed=1)
     by_name = cases(junit)
