@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,7 +133,7 @@ def summary_lines(judged: list[tuple[str, RunOutcome]]) -> list[str]:
     lines, totals = [], {"passed": 0, "failed": 0, "unknown": 0}
     for nodeid, outcome in judged:
         state = "passed" if outcome.passed else f"FAILED ({outcome.verdict or outcome.status})"
-        lines.append(f"{nodeid}: {state}; run dir: {Path(outcome.run_dir)}")
+        lines.append(f"{nodeid}: {state}; run dir: {outcome.run_dir}")
         for verdict in outcome.slos:
             lines.append(f"  {verdict.line()}")
             totals[verdict.status] = totals.get(verdict.status, 0) + 1
@@ -171,7 +170,10 @@ class SloReporter:
 
 
 def _junit_writer(config: pytest.Config):
-    """pytest's own JUnit XML writer when ``--junitxml`` is on, else None."""
+    """pytest's own JUnit XML writer when ``--junitxml`` is on, else None.
+
+    Its stash key is the one private name we use (stable since pytest 6.2); we feed the
+    writer through its public hook method only, so it lays out the cases itself."""
     from _pytest.junitxml import xml_key
 
     return config.stash.get(xml_key, None)
