@@ -2,36 +2,68 @@
 by the harness: importing locust monkey-patches the interpreter with gevent).
 
 It wraps the pipeline's user class, turns the scenario's ``load`` block into a
-``LoadTestShape``, and records **every** request to ``CHAOS_REQUEST_LOG`` as one JSON
-line: ``ts`` (start, epoch s), ``latency_ms``, ``name``, ``ok``, ``status``, ``error``,
-``fallback``. Configuration comes from environment variables set by ``harness.load``.
+``LoadTestShape``, paces every user on the harness's own schedule
+(:mod:`harness.pacing`: slot k due at t0 + k / ``rate_per_user``) and records **every**
+request to ``CHAOS_REQUEST_LOG`` as one :class:`~harness.timeline.requests.Request`
+line: its intended start (the first request of a task: its slot's due time; later
+ones: their own start), its actual start, its service time, outcome and answer flags
+(the top-level ``true`` booleans of a JSON answer, e.g. ``fallback``). The slots that
+came due while a user was blocked are written too, as ``sent: false`` lines with the
+blocking request's outcome. Configuration comes from environment variables set by
+``harness.load``.
 
 To ``CHAOS_LOAD_EVENTS`` it writes ``test_start`` and, when Locust quits (after its users
-stopped), ``totals``: Locust's own request and failure counts, and how many writes to
-the request log failed (a full disk). ``harness.integrity`` checks the log against them.
+stopped), ``totals``: Locust's own request and failure counts, the lines it wrote
+(``sent``, ``omitted``), and how many writes to the request log failed (a full disk).
+``harness.integrity`` checks the log against them.
 """
 
 import importlib.util
+import itertools
 import json
 import os
 import time
 
 import gevent
-from locust import LoadTestShape, constant_throughput, events
+import orjson
+from locust import LoadTestShape, events
+
+from harness.pacing import Schedule, omitted_requests
+from harness.timeline.requests import Request
 
 _spec = importlib.util.spec_from_file_location("pipeline_locustfile", os.environ["CHAOS_USER_FILE"])
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 _LOAD = json.loads(os.environ["CHAOS_LOAD"])
-_log = open(os.environ["CHAOS_REQUEST_LOG"], "a", buffering=1 << 16)
+_log = open(os.environ["CHAOS_REQUEST_LOG"], "ab", buffering=1 << 16)
 _log_errors = {"count": 0, "first": None}
+_lines = {"sent": 0, "omitted": 0}
+_user_ids = itertools.count()
 _environment = None
 
 
 class ChaosUser(getattr(_module, os.environ.get("CHAOS_USER_CLASS", "PipelineUser"))):
-    """The pipeline's user, paced at ``rate_per_user`` requests per second."""
+    """The pipeline's user, paced at ``rate_per_user`` slots per second (harness.pacing)."""
 
-    wait_time = constant_throughput(_LOAD["rate_per_user"])
+    def on_start(self):
+        self._chaos_id = next(_user_ids)
+        self._chaos_schedule = Schedule(t0=time.time(), rate=_LOAD["rate_per_user"])
+        self._chaos_last = None
+        super().on_start()
+
+    def context(self):
+        """Locust reads this at the start of every request: tag it with its slot."""
+        return {**super().context(), "chaos_user": self,
+                "chaos_intended_ts": self._chaos_schedule.claim()}
+
+    def wait_time(self):
+        """Write the slots that came due during the task; wait for the next one."""
+        now = time.time()
+        due, wait = self._chaos_schedule.finish(now)
+        if due and self._chaos_last is not None:
+            for request in omitted_requests(self._chaos_last, due, now):
+                _write(request)
+        return wait
 
 
 class ChaosShape(LoadTestShape):
@@ -43,33 +75,50 @@ class ChaosShape(LoadTestShape):
         return (_LOAD["users"], _LOAD["spawn_rate"])
 
 
-def _fallback(response):
+def _flags(response):
     try:
-        return bool(response.json().get("fallback"))
+        answer = response.json()
     except Exception:
-        return None
+        return ()
+    if not isinstance(answer, dict):
+        return ()
+    return tuple(key for key, value in answer.items() if value is True)
 
 
 @events.request.add_listener
 def _record(request_type, name, response_time, response_length, response=None,
-            exception=None, start_time=None, **_):
+            exception=None, start_time=None, context=None, **_):
+    context = context or {}
     ok = exception is None
-    status = getattr(response, "status_code", 0) or 0
-    _to_log(_log.write, json.dumps({
-        "ts": start_time if start_time else time.time() - response_time / 1000.0,
-        "latency_ms": round(response_time, 3), "name": name, "ok": ok, "status": status,
-        "error": None if ok else str(exception)[:200],
-        "fallback": _fallback(response) if ok and response is not None else None,
-    }) + "\n")
+    started = start_time if start_time else time.time() - response_time / 1000.0
+    intended = context.get("chaos_intended_ts")
+    request = Request(
+        intended_ts=intended if intended is not None else started, ts=started,
+        service_ms=round(response_time, 3), name=name, ok=ok,
+        status=getattr(response, "status_code", 0) or 0,
+        error=None if ok else str(exception)[:200],
+        flags=_flags(response) if ok and response is not None else (),
+        user=getattr(context.get("chaos_user"), "_chaos_id", None))
+    user = context.get("chaos_user")
+    if user is not None:
+        user._chaos_last = request
+    _write(request)
+
+
+def _write(request):
+    if _to_log(_log.write, orjson.dumps(request.to_json()) + b"\n"):
+        _lines["sent" if request.sent else "omitted"] += 1
 
 
 def _to_log(action, *args):
     """Write or flush the request log; a failure is counted, never raised into Locust."""
     try:
         action(*args)
+        return True
     except OSError as exc:
         _log_errors["count"] += 1
         _log_errors["first"] = _log_errors["first"] or str(exc)
+        return False
 
 
 def _event(name, **fields):
@@ -100,6 +149,7 @@ def _totals(exit_code, **_):
     _to_log(_log.flush)
     total = _environment.stats.total
     _event("totals", requests=total.num_requests, failures=total.num_failures,
+           sent=_lines["sent"], omitted=_lines["omitted"],
            log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code)
 
 

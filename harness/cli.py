@@ -127,7 +127,7 @@ def _report(args: argparse.Namespace) -> int:
     if not any(r.get("kind") == "run_started" for r in read_journal(run_dir)):
         raise _BadArgument(f"{args.command} {run_dir}: not a run directory ({JOURNAL_FILE} has "
                            f"no run_started record)")
-    report = build_reports(run_dir)
+    report = build_reports(run_dir, resolution=args.resolution)
     _print_summary(report)
     print(f"report: {Path(args.run_dir) / 'report.html'}")
     if args.command == "report":
@@ -181,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
                        ("report", "rebuild a run's reports from its journal and request log")):
         cmd = commands.add_parser(name, help=text)
         cmd.add_argument("run_dir")
+        cmd.add_argument("--resolution", type=_resolution, default=None,
+                         help="step of the series and the recovery grid, 10ms to 1s "
+                              "(default: the scenario's resolution, else 100ms)")
         cmd.set_defaults(func=_report)
     cmd = commands.add_parser("proxy", help="the embedded Toxiproxy-API server")
     cmd.add_argument("action", choices=["serve"])
@@ -205,6 +208,19 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer (got {text!r})") from None
     if not 0 <= value <= _MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1 (got {text})")
+    return value
+
+
+def _resolution(text: str) -> float:
+    """``--resolution``: a duration from 10 ms to 1 s, in seconds."""
+    from harness.units import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0.01 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 10ms and 1s (got {text})")
     return value
 
 

@@ -7,12 +7,14 @@ No registry is reachable on our machines, so nothing is pulled. The chain, in or
            ├─ chaos-harness/postgres:local   PostgreSQL 15, cluster initialised at build
            └─ chaos-harness/runtime:local    /opt/venv from a host-built wheelhouse
                 ├─ chaos-harness/pipeline:local   fixtures/pipeline, seed-0 model warmed
+                ├─ chaos-harness/recsys:local     fixtures/recsys (its Dockerfile lives there)
                 └─ chaos-harness/proxy:local      harness/ + /toxiproxy, /toxiproxy-cli shims
 
 Wheels are built on the host (``pip wheel`` into ``.images/wheels``) and every step
 that runs something in a container does so with ``network_mode="none"``: nothing
-inside a build reaches a network. Each Dockerfile in ``docker/`` is applied as one
-layer (see ``_Builder.dockerfile`` for why not ``docker build``).
+inside a build reaches a network. Each Dockerfile (in ``docker/``, or beside its
+pipeline: ``dockerfile_path``) is applied as one layer (see ``_Builder.dockerfile``
+for why not ``docker build``).
 
 Each image carries the label ``chaos-harness.build-hash``, a digest of its inputs
 (parent image id, Dockerfile, files copied in); an image whose label matches is
@@ -53,7 +55,7 @@ WORK_DIR = Path(os.environ.get("CHAOS_IMAGES_DIR", REPO_ROOT / ".images"))
 """Scratch space: rootfs, apt cache (``debs/``), wheelhouse (``wheels/``). Git-ignored."""
 
 SUITE = "bookworm"
-BASE_PACKAGES = ("python3", "python3-venv", "postgresql", "ca-certificates", "curl",
+BASE_PACKAGES = ("python3", "python3-venv", "postgresql", "redis-server", "ca-certificates", "curl",
                  "tini", "procps")
 HASH_LABEL = "chaos-harness.build-hash"
 _BASE_RECIPE, _RECIPE = "1", "2"  # bump to force a rebuild of base / of the other images
@@ -64,7 +66,7 @@ IMAGE_TAG = os.environ.get("CHAOS_IMAGE_TAG", "local")
 """The tag of every image we build. A tag that does not exist (``CHAOS_IMAGE_TAG=absent``)
 makes the harness and the tests behave as if no image had been built."""
 _ROLE_VARIABLES = {"base": "BASE_IMAGE", "postgres": "POSTGRES_IMAGE", "runtime": "RUNTIME_IMAGE",
-                   "pipeline": "PIPELINE_IMAGE", "proxy": "TOXIPROXY_IMAGE"}
+                   "pipeline": "PIPELINE_IMAGE", "proxy": "TOXIPROXY_IMAGE", "recsys": "RECSYS_IMAGE"}
 IMAGES = {role: os.environ.get(variable, f"{OWN_PREFIX}{role}:{IMAGE_TAG}")
           for role, variable in _ROLE_VARIABLES.items()}
 """Image tags by role; the same variables as ``docker-compose.chaos.yml`` (a role's
@@ -73,7 +75,18 @@ variable overrides ``CHAOS_IMAGE_TAG``)."""
 _SKIP_DIRS = {"__pycache__", ".cache", ".pytest_cache", ".hypothesis", ".mypy_cache"}
 _SKIP_SUFFIXES = (".pyc", ".db", ".db-wal", ".db-shm", ".sqlite")
 
+_APP_IMAGES = (("pipeline", ("fixtures/pipeline",)), ("recsys", ("fixtures/recsys",)),
+               ("proxy", ("harness", "docker/proxy")))
+"""The images built on runtime, each with the repo-relative roots copied into its context."""
+_DOCKERFILES = {"recsys": REPO_ROOT / "fixtures" / "recsys" / "docker" / "recsys.Dockerfile"}
+"""Dockerfiles kept beside their pipeline; every other role's is ``docker/<role>.Dockerfile``."""
+
 Log = Callable[[str], None]
+
+
+def dockerfile_path(key: str) -> Path:
+    """The Dockerfile of image role ``key``."""
+    return _DOCKERFILES.get(key, DOCKER_DIR / f"{key}.Dockerfile")
 
 
 # ----------------------------------------------------------------- inputs and hashes
@@ -212,7 +225,7 @@ class _Builder:
             shutil.rmtree(rootfs, ignore_errors=True)
 
     def dockerfile(self, key: str, digest: str, files: dict[str, Path], parent: str) -> None:
-        """Apply ``docker/<key>.Dockerfile`` to ``parent`` as ONE new layer, offline.
+        """Apply role ``key``'s Dockerfile (:func:`dockerfile_path`) to ``parent`` as ONE new layer, offline.
 
         Why not ``docker build``: the classic builder commits a layer per instruction,
         and on fuse-overlayfs every commit of a ~1 GB image walks the whole tree (5 s for
@@ -229,7 +242,7 @@ class _Builder:
         COPY (before the only RUN), RUN (at most one), ENV, WORKDIR, USER, EXPOSE,
         ENTRYPOINT, CMD, LABEL, STOPSIGNAL.
         """
-        plan = plan_dockerfile(DOCKER_DIR / f"{key}.Dockerfile", files)
+        plan = plan_dockerfile(dockerfile_path(key), files)
         parent_attrs = self.client.api.inspect_image(parent)
         if plan.run and not plan.outputs:
             return self._commit(key, digest, plan, parent, parent_attrs["Config"])
@@ -358,7 +371,7 @@ def ensure_wheelhouse(log: Log = print, *, rebuild: bool = False) -> Path:
 def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
     """Build whatever is missing or stale; return ``{role: {tag, id, built, seconds}}``.
 
-    Order: base, postgres, wheelhouse, runtime, pipeline, proxy. Raises DriverError
+    Order: base, postgres, wheelhouse, runtime, pipeline, recsys, proxy. Raises DriverError
     (naming the step and showing its output) when a step fails.
     """
     from harness.dockerutil import docker_client
@@ -401,10 +414,9 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
             builder.dockerfile("runtime", digest, files, IMAGES["base"])
 
         runtime_id = step("runtime", digest, runtime)
-        for key, roots in (("pipeline", ("fixtures/pipeline",)),
-                           ("proxy", ("harness", "docker/proxy"))):
+        for key, roots in _APP_IMAGES:
             files = _context_files(*roots)
-            digest = _digest(runtime_id, (DOCKER_DIR / f"{key}.Dockerfile").read_text(), files=files)
+            digest = _digest(runtime_id, dockerfile_path(key).read_text(), files=files)
             step(key, digest, lambda k=key, f=files, d=digest: builder.dockerfile(k, d, f, IMAGES["runtime"]))
         for old in reversed(replaced):  # children first; images still in use stay
             builder.remove_if_unused(old)
@@ -479,6 +491,6 @@ def build_main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["COMPOSE_ROLES", "IMAGES", "IMAGE_TAG", "OWN_PREFIX", "absent_images", "build_images", "build_main",
-           "compose_environment", "debian_mirror", "ensure_wheelhouse", "missing_images",
+           "compose_environment", "debian_mirror", "dockerfile_path", "ensure_wheelhouse", "missing_images",
            "require_built", "runtime_requirements"]
 

@@ -8,17 +8,22 @@ the run's own files:
   run's status may be wrong;
 * **the request log** holds every request Locust made. The locustfile wrapper
   (``harness/_locust_entry.py``) writes Locust's own totals to ``load-events.jsonl``
-  when Locust quits, with the number of writes to ``requests.jsonl`` that failed; the
-  lines of ``requests.jsonl`` must match those totals, none of them torn. Checked for
-  every run that launched Locust (``load_launched``).
+  when Locust quits, with how many request lines it wrote (``sent``, and ``omitted``
+  for the slots that came due while their user was blocked) and how many writes to
+  ``requests.jsonl`` failed; the sent lines of ``requests.jsonl`` must match Locust's
+  count, the omitted ones the wrapper's, none of them torn. Checked for every run that
+  launched Locust (``load_launched``).
 
->>> record_problems([{"kind": "run_started"}], logged=0, torn=0, totals=None)
+>>> from harness.timeline.records import RunStarted
+>>> record_problems([RunStarted(run_id="r", scenario={})], logged=0, torn=0, totals=None)
 ['journal.jsonl has no run_finished record: the harness was killed, or could not write its journal']
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
+
+from harness.timeline.records import LoadLaunched, Record, RunFinished
 
 TOTALS_EVENT = "totals"
 """The ``event`` of the line the locustfile wrapper writes to ``load-events.jsonl`` at quit."""
@@ -29,24 +34,26 @@ def load_totals(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     return next((e for e in events if e.get("event") == TOTALS_EVENT), None)
 
 
-def record_problems(journal: list[dict[str, Any]], *, logged: int, torn: int,
-                    totals: dict[str, Any] | None) -> list[str]:
+def record_problems(journal: Iterable[Record], *, logged: int, torn: int,
+                    totals: dict[str, Any] | None, omitted: int = 0) -> list[str]:
     """Why the run's record cannot be trusted (see the module docstring); empty if it can.
 
-    ``logged`` is the number of whole lines in ``requests.jsonl``, ``torn`` the number
-    of lines cut short, ``totals`` Locust's (``load_totals``).
+    ``logged`` is the number of whole lines of sent requests in ``requests.jsonl``,
+    ``omitted`` of slots never sent, ``torn`` the number of lines cut short,
+    ``totals`` Locust's (``load_totals``).
     """
-    kinds = {record.get("kind") for record in journal}
+    journal = list(journal)
     problems = []
-    if "run_finished" not in kinds:
+    if not any(isinstance(r, RunFinished) for r in journal):
         problems.append("journal.jsonl has no run_finished record: the harness was killed, "
                         "or could not write its journal")
-    if "load_launched" in kinds:
-        problems += _request_log_problems(logged, torn, totals)
+    if any(isinstance(r, LoadLaunched) for r in journal):
+        problems += _request_log_problems(logged, omitted, torn, totals)
     return problems
 
 
-def _request_log_problems(logged: int, torn: int, totals: dict[str, Any] | None) -> list[str]:
+def _request_log_problems(logged: int, omitted: int, torn: int,
+                          totals: dict[str, Any] | None) -> list[str]:
     if totals is None:
         return ["load-events.jsonl has no Locust totals (Locust was killed, or could not "
                 "write them), so requests.jsonl cannot be shown complete"]
@@ -55,6 +62,10 @@ def _request_log_problems(logged: int, torn: int, totals: dict[str, Any] | None)
     if made != logged:
         problems.append(f"requests.jsonl holds {logged} whole lines but Locust made {made} "
                         f"requests")
+    written = totals.get("omitted")
+    if written is not None and written != omitted:
+        problems.append(f"requests.jsonl holds {omitted} lines of omitted slots but the load "
+                        f"wrote {written}")
     if torn:
         problems.append(f"requests.jsonl has {torn} torn line(s)")
     if totals.get("log_errors"):

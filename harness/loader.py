@@ -18,7 +18,6 @@ Each problem names file, line and key path, in one message per problem::
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +240,7 @@ class _Loader:
         """The window fits in the load, and after each fault whose recovery is bounded.
 
         Recovery needs one full window between the fault's end (a kill: its instant) and
-        the next fault or the load's end (``harness.analysis.measure_recovery``); without
+        the next fault or the load's end (``harness.recovery.measure_recovery``); without
         one the recovery_time verdict would be ``unknown`` whatever the system does.
         """
         window, duration = scenario.steady_state.window, scenario.load.duration
@@ -271,7 +270,7 @@ def _unmeasurable_recovery(scenario: Scenario, fault: FaultSpec) -> str:
     window, duration = scenario.steady_state.window, scenario.load.duration
     later = [f.at for f in scenario.faults if f is not fault and f.at >= start]
     horizon = min([duration, *later])
-    if math.floor(horizon - window + 1e-9) >= math.floor(start):
+    if start + window <= horizon + 1e-9:  # harness.recovery: one window [R, R + W)
         return ""
     until = "the next fault" if horizon < duration else "the end of the load"
     return (f"no full {window:g}s steady-state window fits between its end at {start:g}s and "

@@ -193,6 +193,8 @@ class Scenario(Frozen):
     """Every random choice follows it; numpy and the proxy need 0 <= seed < 2**63."""
     load: LoadSpec = LoadSpec()
     steady_state: SteadyState = SteadyState()
+    resolution: Duration = Field(0.1, ge=0.01, le=1.0)
+    """Step of the analysis: the series' buckets and the recovery grid (10 ms to 1 s)."""
     faults: tuple[FaultSpec, ...] = Field((), max_length=MAX_FAULTS)
     expect: Expect = Expect()
 

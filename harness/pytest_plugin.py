@@ -1,11 +1,18 @@
 """The pytest plugin (entry point ``pytest11: chaos``): thin, lazy, namespaced.
 
+* ``pytest scenarios/`` collects each scenario file as a test item
+  (:mod:`harness.pytest_scenarios` says which YAML files are scenarios); each SLO is a
+  sub-result in the failure message, the terminal summary and pytest's own JUnit XML
+  (:mod:`harness.pytest_verdicts`);
 * ``@pytest.mark.chaos(scenario="scenarios/x.yaml", backend="process")`` plus the
-  ``chaos_run`` fixture runs the scenario and records every SLO verdict with
-  ``record_property`` (so they land in pytest's own JUnit XML);
-* the fixture is a listener on the run's events: each fault's injection lag becomes a
-  property as it lands, and every record is passed to the ``pytest_chaos_record`` hook
-  while the run goes on (``harness/hookspecs.py``);
+  ``chaos_run`` fixture runs the scenario inside an ordinary test and records every SLO
+  verdict with ``record_property`` (so they land in pytest's own JUnit XML);
+* every chaos run is listened to while it goes on: each fault's injection lag becomes a
+  ``fault:NAME:lag_ms`` property as it lands, and every journal record is passed to
+  the ``pytest_chaos_record`` hook (``harness/hookspecs.py``);
+* chaos items refuse to run in parallel under pytest-xdist (they share the machine's
+  cores, ports, fault proxy and Docker engine, so they would disturb each other's
+  timings) unless ``--chaos-isolated`` says every worker has a machine of its own;
 * ``@pytest.mark.docker`` tests skip with a reason when no Docker engine answers,
   and fail instead when ``CHAOS_REQUIRE_DOCKER=1``;
 * options live in the ``chaos`` group, all prefixed ``--chaos-``.
@@ -21,16 +28,33 @@ from pathlib import Path
 import pytest
 
 from harness.backends import backend_names
+from harness.pytest_scenarios import (ScenarioFile, ScenarioItem, is_scenario_file, outcome_key,
+                                      run_chaos, scenario_roots)
+from harness.pytest_verdicts import SloReporter
 
-_backend_key = pytest.StashKey[str]()
+_PARALLEL_REFUSED = (
+    "{count} chaos item(s) here cannot run in parallel under pytest-xdist ({workers} workers): "
+    "chaos runs share this machine's cores, ports, fault proxy and Docker engine, so each would "
+    "disturb the others' faults and timings. Run them without -n (or with -n 0 or -n 1), or "
+    "pass --chaos-isolated if every xdist worker has a machine of its own (e.g. --tx ssh=...).")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chaos", "chaos-harness resilience scenarios")
     group.addoption("--chaos-backend", default=None, choices=backend_names(),
-                    help="backend for chaos-marked tests (default: the scenario's own)")
+                    help="backend for every chaos run (default: each scenario's own)")
     group.addoption("--chaos-reports-dir", default="reports",
                     help="directory for run reports (default: reports)")
+    group.addoption("--chaos-scenarios", action="append", default=None, metavar="PATH",
+                    help="a folder (or file) whose YAML files are scenarios to collect, "
+                         "besides the chaos_scenarios ini option; repeatable")
+    group.addoption("--chaos-isolated", action="store_true", default=False,
+                    help="let chaos items run in parallel under pytest-xdist: every worker "
+                         "has a machine of its own (default: refuse)")
+    parser.addini("chaos_scenarios", type="paths", default=[],
+                  help="folders whose YAML files are chaos scenarios, collected as test items")
+    parser.addini("chaos_markers", type="linelist", default=[],
+                  help="markers added to every scenario item (e.g. slow)")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -40,11 +64,37 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "chaos(scenario, backend=None): run a chaos-harness scenario "
-                                       "for the chaos_run fixture")
+    config.addinivalue_line("markers", "chaos(scenario, backend=None): a chaos-harness scenario "
+                                       "run: every scenario item, and tests using chaos_run")
     config.addinivalue_line("markers", "docker: needs a Docker engine (skips without one unless "
                                        "CHAOS_REQUIRE_DOCKER=1)")
-    config.stash[_backend_key] = config.getoption("--chaos-backend")
+    config.pluginmanager.register(SloReporter(config), "chaos-slo-reporter")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    roots = [os.path.relpath(r, config.rootpath) for r in scenario_roots(config)]
+    return [f"chaos scenarios: {', '.join(roots)}"] if roots else []
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if is_scenario_file(file_path, parent.session):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """On an xdist worker of a parallel run, a collector holding chaos items fails to collect."""
+    report = yield
+    workers = getattr(collector.config, "workerinput", {}).get("workercount", 1)
+    if workers > 1 and report.passed and not collector.config.getoption("chaos_isolated"):
+        chaos = [node for node in report.result
+                 if isinstance(node, pytest.Item) and node.get_closest_marker("chaos")]
+        if chaos:
+            report.outcome = "failed"
+            report.longrepr = _PARALLEL_REFUSED.format(count=len(chaos), workers=workers)
+            report.result = []
+    return report
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,39 +110,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A scenario item's call report carries its outcome (plain data: it crosses xdist)."""
+    report = yield
+    if call.when == "call" and isinstance(item, ScenarioItem) and outcome_key in item.stash:
+        report.chaos_outcome = item.stash[outcome_key].to_json()
+    return report
+
+
 @pytest.fixture
-def chaos_run(request: pytest.FixtureRequest, record_property):
-    """Run the scenario named by ``@pytest.mark.chaos(scenario=...)``; return the RunResult."""
+def chaos_run(request: pytest.FixtureRequest):
+    """Run the scenario named by ``@pytest.mark.chaos(scenario=...)``; return the RunResult.
+
+    Each SLO is recorded as a ``slo:NAME`` property of the test (its pass or failure is
+    the test's own assertions' business, so no per-SLO testcase is added).
+    """
     from harness.loader import load_scenario
-    from harness.runner import run_scenario
-    from harness.timeline.events import Events
 
     marker = request.node.get_closest_marker("chaos")
     if marker is None or "scenario" not in marker.kwargs:
         pytest.fail("chaos_run needs @pytest.mark.chaos(scenario='path/to/scenario.yaml')")
     path = Path(marker.kwargs["scenario"])
-    backend = marker.kwargs.get("backend") or request.config.stash[_backend_key]
-    events = Events()
-    events.record.add_listener(_RecordListener(request.config, record_property))
-    result = run_scenario(load_scenario(path), scenario_file=path, backend=backend, events=events,
-                          reports_dir=Path(request.config.getoption("--chaos-reports-dir")))
-    record_property("chaos_run_dir", str(result.run_dir))
-    for slo in (result.report or {}).get("slos", []):
-        record_property(f"slo:{slo['name']}", f"{slo['status']} (observed {slo['observed']}, "
-                                              f"threshold {slo['threshold']})")
-    request.config.hook.pytest_chaos_run_finished(config=request.config, result=result)
-    return result
-
-
-class _RecordListener:
-    """Listens on a run's records: each fault's lag as a property, every record to the hook."""
-
-    def __init__(self, config: pytest.Config, record_property):
-        self.config, self.record_property = config, record_property
-
-    def __call__(self, record, **_) -> None:
-        from harness.timeline.records import FaultInjected
-
-        if isinstance(record, FaultInjected) and record.lag_ms is not None:
-            self.record_property(f"fault:{record.fault}:lag_ms", record.lag_ms)
-        self.config.hook.pytest_chaos_record(config=self.config, record=record)
+    backend = marker.kwargs.get("backend") or request.config.getoption("chaos_backend")
+    return run_chaos(request.node, path, load_scenario(path, backend=backend), backend)

@@ -3,15 +3,20 @@
 Each check holds a name and a Threshold; ``evaluate(subject)`` never raises: a check
 that crashes yields ``unknown`` with the error attached, never ``passed``. A window
 without requests is ``unknown`` too (except for throughput, where 0 is an answer).
+The window checks also judge many windows at once (``holds_batch``, for the recovery
+walk): the same comparison, on counts, so the two can never disagree.
 
-``evaluate(run)`` judges a whole run, a pure function of its files; its verdict names:
+``evaluate(run)`` gives the verdicts of a whole run, a pure function of its files:
 
 * ``steady_state.<metric>``: ``scenario.steady_state.slo`` over the baseline window
   (load start + warm-up to the first fault), or over the whole load without faults;
 * ``overall.<metric>``: ``expect.overall`` over the whole load;
 * ``during[<fault>].<metric>``: ``expect.during[fault]`` over the fault's window;
 * ``recovery_time[<fault>]``: ``expect.recovery_time``, one bound for every fault or a
-  bound per named fault (see ``harness.analysis`` for the definition).
+  bound per named fault (see ``harness.recovery`` for the definition).
+
+Latency keys (``p50_ms``, ``p95_ms``, ``p99_ms``) are measured from each request's
+intended start (``docs/measurement.md``).
 
 >>> MaxErrorRate("overall.error_rate", Threshold.parse("< 1%")).evaluate(stats)  # doctest: +SKIP
 Verdict(name='overall.error_rate', status=<Status.FAILED: 'failed'>, observed=0.042, ...)
@@ -24,12 +29,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from harness.analysis import (
-    Recovery, Run, WindowStats, baseline_window, load_run, load_window, measure_recovery,
-    window_stats,
-)
+import numpy as np
+
+from harness.analysis import Run, load_run
 from harness.model import SLOSet
+from harness.recovery import Recovery, WindowBatch, measure_recovery
 from harness.units import Threshold
+from harness.windows import (
+    WindowStats, baseline_window, load_window, rank, total_stats, window_stats,
+)
+
+_NP_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
 
 class Status(StrEnum):
@@ -60,6 +70,8 @@ class Verdict:
 class Check:
     """Base of every SLO check: subclasses implement ``judge`` using ``compare``."""
 
+    unit: ClassVar[str | None] = None
+
     def __init__(self, name: str, threshold: Threshold):
         self.name = name
         self.threshold = threshold
@@ -76,6 +88,10 @@ class Check:
         """Subclasses: measure ``subject`` and call ``compare`` (or ``verdict``)."""
         raise NotImplementedError
 
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """Window checks: for each window of ``batch``, whether it passes."""
+        raise NotImplementedError
+
     def verdict(self, status: Status, observed: float | None, message: str) -> Verdict:
         """A Verdict for this check."""
         return Verdict(self.name, status, observed, self.describe(), message)
@@ -90,6 +106,10 @@ class Check:
         return self.verdict(Status.PASSED if ok else Status.FAILED, observed,
                             f"{metric} {shown} {'is' if ok else 'is not'} {self.threshold.text}")
 
+    def _compare_many(self, observed: np.ndarray) -> np.ndarray:
+        """``Threshold.holds`` for many observations at once (NaN never holds)."""
+        return _NP_OPS[self.threshold.op](observed, self.threshold.bound(self.unit))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.describe()}>"
 
@@ -99,7 +119,7 @@ def _pct(rate: float) -> str:
 
 
 def _no_requests(stats: WindowStats) -> str:
-    return f"no requests in window [{stats.start_s:.1f}, {stats.end_s:.1f}) s"
+    return f"no requests in window [{stats.start_s:.2f}, {stats.end_s:.2f}) s"
 
 
 class _RateCheck(Check):
@@ -114,11 +134,26 @@ class _RateCheck(Check):
         shown = f"{_pct(rate)} ({getattr(stats, self.count)} of {stats.requests} requests)"
         return self.compare(self.metric, rate, shown, None)
 
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """The rate of each window against the bound."""
+        due = batch.requests_due
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(due > 0, self.counted(batch) / due, np.nan)
+        return self._compare_many(rate)
+
+    def counted(self, batch: WindowBatch) -> np.ndarray:
+        """The numerator of the rate, per window."""
+        raise NotImplementedError
+
 
 class MaxErrorRate(_RateCheck):
-    """Failed requests over all requests, e.g. ``error_rate: "< 1%"``."""
+    """Failed requests over all requests due, e.g. ``error_rate: "< 1%"``."""
 
     metric, count = "error_rate", "errors"
+
+    def counted(self, batch: WindowBatch) -> np.ndarray:
+        """Failed requests per window."""
+        return batch.requests_due - batch.count(batch.requests.ok)
 
 
 class MaxFallbackRate(_RateCheck):
@@ -126,12 +161,19 @@ class MaxFallbackRate(_RateCheck):
 
     metric, count = "fallback_rate", "fallbacks"
 
+    def counted(self, batch: WindowBatch) -> np.ndarray:
+        """Fallback answers per window."""
+        return batch.count(batch.requests.fallback)
+
 
 class MaxLatencyPercentile(Check):
-    """A latency percentile in ms, e.g. ``p99_ms: "< 800ms"`` (``"< 2s"`` works too)."""
+    """A latency percentile in ms, from intended start: ``p99_ms: "< 800ms"`` (``"< 2s"``)."""
+
+    unit = "ms"
 
     def __init__(self, name: str, threshold: Threshold, *, percentile: int = 99):
         super().__init__(name, threshold)
+        self.percentile = percentile
         self.metric = f"p{percentile}_ms"
 
     def judge(self, stats: WindowStats) -> Verdict:
@@ -142,18 +184,33 @@ class MaxLatencyPercentile(Check):
         shown = f"{latency:.4g} ms ({stats.requests} requests)"
         return self.compare(self.metric, latency, shown, "ms")
 
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """Without sorting: the nearest-rank percentile P of n values is < X exactly
+        when at least rank(n) of them are < X (likewise for <=); > and >= are the
+        negations of <= and <."""
+        op, bound = self.threshold.op, self.threshold.bound("ms")
+        due = batch.requests_due
+        needed = rank(due, self.percentile)
+        under = batch.latency_under(bound, inclusive=op in ("<=", ">"))
+        below = (under >= needed) & (due > 0)
+        return below if op in ("<", "<=") else ~below & (due > 0)
+
 
 class MinThroughput(Check):
-    """Requests per second over the window, e.g. ``throughput_rps: "> 20"``."""
+    """Requests sent per second over the window, e.g. ``throughput_rps: "> 20"``."""
 
     def judge(self, stats: WindowStats) -> Verdict:
         """Requests per second over ``stats``; unknown for an empty window."""
         if stats.throughput_rps is None:
             return self.verdict(Status.UNKNOWN, None,
-                                f"empty window at t={stats.start_s:.1f} s: no throughput")
-        shown = (f"{stats.throughput_rps:.4g} req/s ({stats.requests} requests "
+                                f"empty window at t={stats.start_s:.2f} s: no throughput")
+        shown = (f"{stats.throughput_rps:.4g} req/s ({stats.sent} requests sent "
                  f"in {stats.duration_s:.3g} s)")
         return self.compare("throughput_rps", stats.throughput_rps, shown, None)
+
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """Each window's sent requests per second against the bound."""
+        return self._compare_many(batch.count(batch.requests.sent) / batch.duration)
 
 
 class MaxRecoveryTime(Check):
@@ -172,7 +229,8 @@ class MaxRecoveryTime(Check):
             return self.verdict(Status.FAILED, None,
                                 f"{recovery.fault} did not recover: {recovery.reason}")
         shown = (f"{time_s:.3g} s (recovery started t={recovery.start:.2f} s; steady from "
-                 f"the t={recovery.recovered_at:g} s bucket on)")
+                 f"t={recovery.recovered_at:.2f} s on, at {recovery.resolution_s * 1000:g} ms "
+                 f"resolution)")
         return self.compare("recovery_time", time_s, shown, "s")
 
 
@@ -226,16 +284,30 @@ class SteadyState(Check):
         """True when this window is healthy."""
         return self.evaluate(stats).status is Status.PASSED
 
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """For each window of ``batch``: it has requests and every SLO holds over it."""
+        held = batch.requests_due > 0
+        for check in self.checks:
+            held &= check.holds_batch(batch)
+        return held
 
-def recoveries(run: Run) -> dict[str, Recovery]:
+
+def resolution_of(run: Run, resolution: float | None = None) -> float:
+    """``resolution`` if given, else the scenario's (seconds)."""
+    return float(resolution if resolution is not None else run.scenario.resolution)
+
+
+def recoveries(run: Run, *, resolution: float | None = None) -> dict[str, Recovery]:
     """The recovery of every injected fault, by fault name."""
     steady = SteadyState(run.scenario.steady_state.slo)
-    window_s = run.scenario.steady_state.window
-    return {fault.name: measure_recovery(run, fault, window_s=window_s, holds=steady.holds)
+    window_s, step = run.scenario.steady_state.window, resolution_of(run, resolution)
+    return {fault.name: measure_recovery(run, fault, window_s=window_s, resolution=step,
+                                         holds=steady.holds_batch)
             for fault in run.faults}
 
 
-def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = None) -> list[Verdict]:
+def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = None,
+             resolution: float | None = None) -> list[Verdict]:
     """Every SLO verdict of a run (a Run, or its directory); see the module docstring.
 
     ``measured`` is ``recoveries(run)`` when the caller already has it.
@@ -244,18 +316,20 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
         run = load_run(run)
     scenario, expect = run.scenario, run.scenario.expect
     steady = baseline_window(run) if scenario.faults else load_window(run)
-    verdicts = _judge(checks_for(scenario.steady_state.slo, "steady_state"), run, steady)
+    verdicts = _judge(checks_for(scenario.steady_state.slo, "steady_state"),
+                      window_stats(run, *steady))
     if expect.overall is not None:
-        verdicts += _judge(checks_for(expect.overall, "overall"), run, load_window(run))
+        verdicts += _judge(checks_for(expect.overall, "overall"), total_stats(run))
     windows = {fault.name: (fault.start, fault.end) for fault in run.faults}
     for name, slo in expect.during.items():
         checks = checks_for(slo, f"during[{name}]")
-        verdicts += _judge(checks, run, windows.get(name), missing=f"{name} was never injected")
+        stats = window_stats(run, *windows[name]) if name in windows else None
+        verdicts += _judge(checks, stats, missing=f"{name} was never injected")
     bounds = expect.recovery_time
     if isinstance(bounds, Threshold):
         bounds = {fault.name: bounds for fault in scenario.faults}
     if measured is None:
-        measured = recoveries(run)
+        measured = recoveries(run, resolution=resolution)
     for name, bound in (bounds or {}).items():
         check = MaxRecoveryTime(f"recovery_time[{name}]", bound)
         recovery = measured.get(name)
@@ -266,9 +340,7 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
     return verdicts
 
 
-def _judge(checks: list[Check], run: Run, window: tuple[float, float] | None,
-           missing: str = "") -> list[Verdict]:
-    if window is None:
+def _judge(checks: list[Check], stats: WindowStats | None, missing: str = "") -> list[Verdict]:
+    if stats is None:
         return [check.verdict(Status.UNKNOWN, None, missing) for check in checks]
-    stats = window_stats(run, *window)
     return [check.evaluate(stats) for check in checks]

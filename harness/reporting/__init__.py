@@ -1,11 +1,14 @@
 """Reports of a finished run: ``report.json``, ``junit.xml`` and ``report.html``.
 
-``build_reports(run_dir)`` reads only the run's files (``journal.jsonl``,
-``requests.jsonl``, ``load-events.jsonl``) and writes one file per registered reporter
-(``harness.reporting.base.register``), so reports can be rebuilt offline at any time::
+``write_reports(run_dir)`` reads only the run's files (``journal.jsonl``,
+``requests.jsonl``, ``load-events.jsonl``), judges the run (``harness.judge``) and
+writes one file per registered reporter (``harness.reporting.base.register``), each
+rendered from the Judgement, so reports can be rebuilt offline at any time::
 
-    report = build_reports(Path("reports/latest"))
-    report["verdict"]  # "passed" | "failed" | "unknown"
+    judgement = write_reports(Path("reports/latest"))
+    judgement.verdict  # Status.PASSED | FAILED | UNKNOWN
+
+``build_reports`` does the same and returns ``report.json``'s content (a dict).
 
 The files are written atomically, all or none: each is rendered, written to a temporary
 file beside it and fsynced, and only when every one is on disk are they renamed into
@@ -18,39 +21,49 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InfraError
-
 from harness.analysis import load_run
+from harness.errors import InfraError
+from harness.judge import Judgement, judge
 from harness.reporting import html, json_report, junit  # noqa: F401  (registration)
 from harness.reporting.base import Reporter, register, reporters
-from harness.reporting.summary import summarize
 
-__all__ = ["Reporter", "ReportsNotWritten", "build_reports", "register", "reporters", "summarize"]
+__all__ = ["Reporter", "ReportsNotWritten", "build_reports", "register", "reporters",
+           "write_reports"]
 
 
 class ReportsNotWritten(InfraError):
     """The run was judged but its report files could not be written (e.g. a full disk)."""
 
-    def __init__(self, message: str, report: dict[str, Any]):
+    def __init__(self, message: str, judgement: Judgement):
         super().__init__(message)
-        self.report = report
-        """The judged report, for a summary on the console."""
+        self.judgement = judgement
+        """The Judgement, for a summary on the console."""
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """``report.json``'s content, as it would have been written."""
+        return self.judgement.to_json()
 
 
-def build_reports(run_dir: Path) -> dict[str, Any]:
-    """Judge the run in ``run_dir``, write every report file there, return the report.
+def write_reports(run_dir: Path, *, resolution: float | None = None) -> Judgement:
+    """Judge the run in ``run_dir`` (at ``resolution`` s, default the scenario's), write
+    every report file there, return the Judgement.
 
-    Raises ReportsNotWritten (holding the report) when the files cannot be written.
+    Raises ReportsNotWritten (holding the Judgement) when the files cannot be written.
     """
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    report = summarize(run)
-    texts = {name: reporter().render(report, run) for name, reporter in reporters().items()}
+    judgement = judge(load_run(run_dir), resolution=resolution)
+    texts = {name: reporter().render(judgement) for name, reporter in reporters().items()}
     try:
         _write_all(run_dir, texts)
     except OSError as exc:
-        raise ReportsNotWritten(f"{run_dir}: {exc.strerror or exc}", report) from exc
-    return report
+        raise ReportsNotWritten(f"{run_dir}: {exc.strerror or exc}", judgement) from exc
+    return judgement
+
+
+def build_reports(run_dir: Path, *, resolution: float | None = None) -> dict[str, Any]:
+    """``write_reports``, returning ``report.json``'s content."""
+    return write_reports(run_dir, resolution=resolution).to_json()
 
 
 def _write_all(run_dir: Path, texts: dict[str, str]) -> None:

@@ -1,21 +1,22 @@
 """The reporter registry: one small class per output file, registered by one line.
 
-A reporter turns the report (the ``report.json`` content) and the Run it came from into
+A reporter renders the :class:`~harness.judge.Judgement` of a run (never a dict) into
 the text of one file in the run directory::
 
     @register
     class MarkdownReporter(Reporter):
         filename = "report.md"
 
-        def render(self, report, run):
-            return f"# {report['scenario']}: {report['verdict']}\\n"
+        def render(self, judgement):
+            return f"# {judgement.scenario}: {judgement.verdict}\\n"
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from harness.analysis import Run
+if TYPE_CHECKING:
+    from harness.judge import Judgement
 
 _REPORTERS: dict[str, type["Reporter"]] = {}
 
@@ -25,7 +26,7 @@ class Reporter:
 
     filename: ClassVar[str]
 
-    def render(self, report: dict[str, Any], run: Run) -> str:
+    def render(self, judgement: "Judgement") -> str:
         """The whole file's text."""
         raise NotImplementedError
 

@@ -1,9 +1,10 @@
 """``report.html``: one self-contained page (inline CSS and SVG, no scripts, no links).
 
-Shows the verdict (and why the record is incomplete, if it is), request totals,
-per-second charts with fault windows shaded and unplanned deaths marked, the SLO table,
-the unplanned deaths, the faults, the windows and the whole journal. Every value is
-escaped.
+Shows the verdict (and why the record is incomplete, if it is), request totals (due,
+sent, latency from intended start and service time), the series as step charts at the
+judged resolution with fault windows shaded and unplanned deaths marked, the SLO
+table, the unplanned deaths, the faults (with each one's injection lag and recovery),
+the windows and the whole journal. Every value is escaped.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from importlib.resources import files
 from string import Template
 from typing import Any, Iterable
 
-from harness.analysis import Run, to_iso
+from harness.analysis import to_iso
+from harness.judge import Judgement
 from harness.reporting.base import Reporter, register
-from harness.reporting.svg import Band, Series, line_chart
+from harness.reporting.svg import Band, Series, step_chart
+from harness.windows import WindowStats
 
 _TEMPLATE = Template(files("harness.reporting").joinpath("report.html").read_text("utf-8"))
-_JOURNAL_KEYS = ("ts", "t", "kind", "phase")
+_STATS = ("requests", "sent", "errors", "error_rate", "fallback_rate", "p50_ms", "p95_ms",
+          "p99_ms", "service_p50_ms", "service_p99_ms", "throughput_rps")
 
 
 @register
@@ -28,12 +32,12 @@ class HtmlReporter(Reporter):
 
     filename = "report.html"
 
-    def render(self, report: dict[str, Any], run: Run) -> str:
+    def render(self, judgement: Judgement) -> str:
         """The whole HTML page."""
-        title = f"{report['scenario']}: {report['verdict']} ({report['run_id']})"
-        body = "\n".join([_header(report), _charts(report), _slo_table(report),
-                          _unplanned_table(report), _fault_table(report),
-                          _windows_table(report), _journal_table(run)])
+        title = f"{judgement.scenario}: {judgement.verdict.value} ({judgement.run_id})"
+        body = "\n".join([_header(judgement), _charts(judgement), _slo_table(judgement),
+                          _unplanned_table(judgement), _fault_table(judgement),
+                          _windows_table(judgement), _journal_table(judgement)])
         return _TEMPLATE.substitute(title=escape(title), body=body)
 
 
@@ -56,86 +60,93 @@ def _cell(value: Any) -> str:
     return f"<td{css}>{escape(_fmt(value))}</td>"
 
 
-def _header(report: dict[str, Any]) -> str:
-    meta = (f"run {report['run_id']} · seed {report['seed']} · backend {report['backend']} · "
-            f"started {report['started_at']} · harness status {report['status']}")
-    error = f"<p class=\"failed\">{escape(str(report['error']))}</p>" if report["error"] else ""
+def _stats_row(stats: WindowStats) -> list[Any]:
+    return [getattr(stats, key) for key in _STATS]
+
+
+def _header(j: Judgement) -> str:
+    header = j.run.header
+    meta = (f"run {j.run_id} · seed {header.seed} · backend {header.backend} · "
+            f"started {j.started_at} · harness status {j.status} · "
+            f"resolution {j.resolution_s * 1000:g} ms")
+    error = f"<p class=\"failed\">{escape(str(j.error))}</p>" if j.error else ""
     error += "".join(f"<p class=\"unknown\">incomplete record: {escape(problem)}</p>"
-                     for problem in report["integrity"])
-    error += "".join(f"<p class=\"failed\">unplanned at t={event['t_s']:.1f} s: "
-                     f"{escape(event['what'])}</p>" for event in report["unplanned"])
-    req = report["requests"]
-    totals = _table(["requests", "errors", "error rate", "fallback rate", "p50 ms", "p95 ms",
-                     "p99 ms", "throughput rps", "duration s"],
-                    [[req["total"], req["errors"], req["error_rate"], req["fallback_rate"],
-                      req["p50_ms"], req["p95_ms"], req["p99_ms"], req["throughput_rps"],
-                      req["duration_s"]]])
-    return (f"<h1>{escape(report['scenario'])} "
-            f"<span class=\"badge {escape(report['verdict'])}\">{escape(report['verdict'])}"
-            f"</span></h1><p class=\"meta\">{escape(meta)}</p>{error}{totals}")
+                     for problem in j.integrity)
+    error += "".join(f"<p class=\"failed\">unplanned at t={u.t_s:.2f} s: {escape(u.what)}</p>"
+                     for u in j.unplanned)
+    totals = _table([*_STATS, "duration_s"], [[*_stats_row(j.totals), j.totals.duration_s]])
+    verdict = escape(j.verdict.value)
+    return (f"<h1>{escape(j.scenario)} <span class=\"badge {verdict}\">{verdict}</span></h1>"
+            f"<p class=\"meta\">{escape(meta)}</p>{error}{totals}"
+            f"<p class=\"meta\">Latency is from each request's intended start (its user's "
+            f"schedule); service time from sending. Requests counts every request due, "
+            f"sent or not.</p>")
 
 
-def _charts(report: dict[str, Any]) -> str:
-    rows, x_max = report["timeline"], report["requests"]["duration_s"]
-    bands = [Band(f["start_s"], f["end_s"], f["name"]) for f in report["faults"]]
-    bands += [Band(e["t_s"], e["t_s"], f"{e['service'] or 'fault proxy'} died (unplanned)")
-              for e in report["unplanned"]]
+def _charts(j: Judgement) -> str:
+    s, x_max = j.series, j.run.duration_s
+    bands = [Band(f.window.start, f.window.end, f.window.name) for f in j.faults]
+    bands += [Band(u.t_s, u.t_s, f"{u.service or 'fault proxy'} died (unplanned)")
+              for u in j.unplanned]
+    starts, ends = s.start_s.tolist(), s.end_s.tolist()
 
-    def points(key: str) -> list[tuple[float, float | None]]:
-        return [((r["start_s"] + r["end_s"]) / 2, r[key]) for r in rows]
+    def steps(column: str) -> list[tuple[float, float, float | None]]:
+        values = getattr(s, column).tolist()
+        return [(a, b, None if v != v else v) for a, b, v in zip(starts, ends, values)]
 
     def chart(title: str, unit: str, scale: float, *series: tuple[str, str, str]) -> str:
-        return line_chart(title=title, bands=bands, x_max=x_max, unit=unit, scale=scale,
-                          series=[Series(label, color, points(key))
-                                  for label, color, key in series])
+        return step_chart(title=title, bands=bands, x_max=x_max, unit=unit, scale=scale,
+                          series=[Series(label, color, steps(key)) for label, color, key in series])
 
+    every = f"per {j.resolution_s * 1000:g} ms"
     return "<h2>Timeline</h2>" + "\n".join([
-        chart("Latency per second (ms)", "", 1.0,
+        chart(f"Latency from intended start {every} (ms)", "", 1.0,
               ("p50", "#2563eb", "p50_ms"), ("p99", "#dc2626", "p99_ms")),
-        chart("Error rate per second", "%", 100.0, ("errors", "#dc2626", "error_rate")),
-        chart("Fallback rate per second", "%", 100.0, ("fallback", "#7c3aed", "fallback_rate")),
-        chart("Throughput (requests/s)", "", 1.0, ("rps", "#059669", "throughput_rps")),
+        chart(f"Service time {every} (ms)", "", 1.0,
+              ("p50", "#60a5fa", "service_p50_ms"), ("p99", "#f87171", "service_p99_ms")),
+        chart(f"Error rate {every}", "%", 100.0, ("errors", "#dc2626", "error_rate")),
+        chart(f"Fallback rate {every}", "%", 100.0, ("fallback", "#7c3aed", "fallback_rate")),
+        chart("Throughput (requests sent/s)", "", 1.0, ("rps", "#059669", "throughput_rps")),
     ])
 
 
-def _slo_table(report: dict[str, Any]) -> str:
-    rows = [[s["name"], (s["status"], s["status"]), s["observed"], s["threshold"],
-             s["message"]] for s in report["slos"]]
-    return "<h2>SLOs</h2>" + _table(["SLO", "status", "observed", "threshold", "message"],
-                                    rows)
+def _slo_table(j: Judgement) -> str:
+    rows = [[v.name, (v.status.value, v.status.value), v.observed, v.threshold, v.message]
+            for v in j.slos]
+    return "<h2>SLOs</h2>" + _table(["SLO", "status", "observed", "threshold", "message"], rows)
 
 
-def _unplanned_table(report: dict[str, Any]) -> str:
-    if not report["unplanned"]:
+def _unplanned_table(j: Judgement) -> str:
+    if not j.unplanned:
         return ""
-    rows = [[e["at"], e["t_s"], e["phase"], e["kind"], e["what"]] for e in report["unplanned"]]
+    rows = [[to_iso(u.at), u.t_s, u.phase, u.kind, u.what] for u in j.unplanned]
     return "<h2>Unplanned deaths</h2>" + _table(["time", "t s", "phase", "kind", "what"], rows)
 
 
-def _fault_table(report: dict[str, Any]) -> str:
-    rows = [[f["name"], f["kind"], _fmt(f["target"]), f["injected_at"], f["healed_at"],
-             f["window_s"], f["recovery_time_s"], f["recovery_note"]]
-            for f in report["faults"]]
-    return "<h2>Faults</h2>" + _table(["fault", "kind", "target", "injected at",
-                                       "healed at", "window s", "recovery s", "note"], rows)
-
-
-def _windows_table(report: dict[str, Any]) -> str:
-    keys = ["start_s", "end_s", "requests", "error_rate", "fallback_rate", "p50_ms",
-            "p95_ms", "p99_ms", "throughput_rps"]
-    rows = [[w["name"], *(w[k] for k in keys)] for w in report["windows"]]
-    return "<h2>Windows</h2>" + _table(["window", *keys], rows)
-
-
-def _journal_table(run: Run) -> str:
+def _fault_table(j: Judgement) -> str:
     rows = []
-    for record in run.journal:
-        details = {k: v for k, v in record.items() if k not in _JOURNAL_KEYS}
+    for f in j.faults:
+        w, r = f.window, f.recovery
+        rows.append([w.name, w.kind, _fmt(w.target), w.planned, w.start, w.lag_ms, w.healed_at,
+                     w.end - w.start, r.time_s, r.reason])
+    return "<h2>Faults</h2>" + _table(
+        ["fault", "kind", "target", "planned t s", "took effect t s", "lag ms", "healed t s",
+         "window s", "recovery s", "note"], rows)
+
+
+def _windows_table(j: Judgement) -> str:
+    rows = [[w.name, w.stats.start_s, w.stats.end_s, *_stats_row(w.stats)] for w in j.windows]
+    return "<h2>Windows</h2>" + _table(["window", "start_s", "end_s", *_STATS], rows)
+
+
+def _journal_table(j: Judgement) -> str:
+    rows = []
+    for record in j.run.records:
+        data = record.to_json()
+        details = {k: v for k, v in data.items() if k not in ("ts", "t", "kind", "phase")}
         if isinstance(details.get("scenario"), dict):
             details["scenario"] = details["scenario"].get("name")
-        ts = record.get("ts")
-        rows.append([to_iso(ts) if isinstance(ts, (int, float)) else ts, record.get("t"),
-                     record.get("kind"), record.get("phase"),
-                     json.dumps(details, default=str)])
+        rows.append([to_iso(record.ts) if record.ts else None, record.t, data["kind"],
+                     str(record.phase), json.dumps(details, default=str)])
     return "<h2>Journal</h2>" + _table(["time", "t", "kind", "phase", "details"], rows,
                                        "journal")

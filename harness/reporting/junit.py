@@ -8,13 +8,10 @@ is incomplete (``harness.integrity``) gets one more case, ``record_complete``, i
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
-from harness.analysis import Run
+from harness.judge import Judgement
 from harness.reporting.base import Reporter, register
-
-_PROPERTIES = ("run_id", "seed", "backend", "status", "verdict", "started_at",
-               "harness_version", "git_commit")
+from harness.slo import Status
 
 
 @register
@@ -23,36 +20,43 @@ class JUnitReporter(Reporter):
 
     filename = "junit.xml"
 
-    def render(self, report: dict[str, Any], run: Run) -> str:
+    def render(self, judgement: Judgement) -> str:
         """The JUnit XML document."""
-        slos, incomplete = report["slos"], bool(report["integrity"])
+        slos, incomplete = judgement.slos, bool(judgement.integrity)
         counts = {
             "tests": str(len(slos) + incomplete),
-            "failures": str(sum(s["status"] == "failed" for s in slos)),
-            "errors": str(sum(s["status"] == "unknown" for s in slos) + incomplete),
+            "failures": str(sum(s.status is Status.FAILED for s in slos)),
+            "errors": str(sum(s.status is Status.UNKNOWN for s in slos) + incomplete),
             "skipped": "0",
-            "time": f"{report['requests']['duration_s']:.3f}",
+            "time": f"{judgement.totals.duration_s:.3f}",
         }
         root = ET.Element("testsuites", name="chaos-harness", **counts)
-        suite = ET.SubElement(root, "testsuite", name=report["scenario"],
-                              timestamp=report["started_at"] or "", **counts)
+        suite = ET.SubElement(root, "testsuite", name=judgement.scenario,
+                              timestamp=judgement.started_at or "", **counts)
         properties = ET.SubElement(suite, "properties")
-        for key in _PROPERTIES:
-            ET.SubElement(properties, "property", name=key, value=str(report.get(key)))
+        header = judgement.run.header
+        for key, value in (("run_id", judgement.run_id), ("seed", header.seed),
+                           ("backend", header.backend), ("status", judgement.status),
+                           ("verdict", judgement.verdict.value),
+                           ("started_at", judgement.started_at),
+                           ("harness_version", header.harness_version),
+                           ("git_commit", header.git_commit),
+                           ("resolution_s", judgement.resolution_s)):
+            ET.SubElement(properties, "property", name=key, value=str(value))
         for slo in slos:
-            case = ET.SubElement(suite, "testcase", classname=report["scenario"],
-                                 name=slo["name"], time="0")
-            detail = f"observed: {slo['observed']}\nthreshold: {slo['threshold']}"
-            if slo["status"] == "failed":
-                ET.SubElement(case, "failure", message=slo["message"],
+            case = ET.SubElement(suite, "testcase", classname=judgement.scenario,
+                                 name=slo.name, time="0")
+            detail = f"observed: {slo.observed}\nthreshold: {slo.threshold}"
+            if slo.status is Status.FAILED:
+                ET.SubElement(case, "failure", message=slo.message,
                               type="SLOViolation").text = detail
-            elif slo["status"] == "unknown":
-                ET.SubElement(case, "error", message=slo["message"],
+            elif slo.status is Status.UNKNOWN:
+                ET.SubElement(case, "error", message=slo.message,
                               type="SLOUnknown").text = detail
         if incomplete:
-            case = ET.SubElement(suite, "testcase", classname=report["scenario"],
+            case = ET.SubElement(suite, "testcase", classname=judgement.scenario,
                                  name="record_complete", time="0")
-            ET.SubElement(case, "error", message="; ".join(report["integrity"]),
-                          type="IncompleteRecord").text = "\n".join(report["integrity"])
+            ET.SubElement(case, "error", message="; ".join(judgement.integrity),
+                          type="IncompleteRecord").text = "\n".join(judgement.integrity)
         ET.indent(root)
         return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

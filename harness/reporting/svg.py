@@ -1,6 +1,10 @@
-"""Inline SVG line charts for ``report.html``: no JavaScript, no external files.
+"""Inline SVG step charts for ``report.html``: no JavaScript, no external files.
 
->>> line_chart(title="p99", series=[Series("p99", "#c33", [(0.5, 20.0)])],
+Each value is drawn as a flat step over its own bucket ``[start, end)``, never as a
+point at a bucket's start or centre joined to the next: what happened in a bucket is
+drawn where it happened, and nothing appears before its cause.
+
+>>> step_chart(title="p99", series=[Series("p99", "#c33", [(0.0, 0.1, 20.0)])],
 ...            bands=[], x_max=30, unit="ms")  # doctest: +ELLIPSIS
 '<svg ...'
 """
@@ -17,11 +21,12 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 60, 16, 30, 30
 
 @dataclass(frozen=True)
 class Series:
-    """One line: ``points`` are ``(seconds, value or None)``; None breaks the line."""
+    """One line of steps: ``steps`` are ``(start_s, end_s, value or None)`` in time
+    order; None breaks the line."""
 
     label: str
     color: str
-    points: list[tuple[float, float | None]]
+    steps: list[tuple[float, float, float | None]]
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,10 @@ def _nice_step(span: float) -> float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
 
 
-def line_chart(*, title: str, series: list[Series], bands: list[Band], x_max: float,
+def step_chart(*, title: str, series: list[Series], bands: list[Band], x_max: float,
                unit: str, scale: float = 1.0) -> str:
     """An SVG chart of ``series`` (values multiplied by ``scale``) with ``bands`` shaded."""
-    values = [v * scale for s in series for _, v in s.points if v is not None]
+    values = [v * scale for s in series for _, _, v in s.steps if v is not None]
     step = _nice_step(max(values, default=0.0))
     y_max = step * max(1, math.ceil(max(values, default=0.0) / step))
     x_max = max(x_max, 1.0)
@@ -78,19 +83,27 @@ def line_chart(*, title: str, series: list[Series], bands: list[Band], x_max: fl
         out.append(f'<text x="{x(i * x_step):.1f}" y="{_H - 10}" class="tick" '
                    f'text-anchor="middle">{i * x_step:g}s</text>')
     for n, s in enumerate(series):
-        out.append(f'<path d="{_path(s.points, x, y)}" fill="none" stroke="{escape(s.color)}" '
+        out.append(f'<path d="{_path(s.steps, x, y)}" fill="none" stroke="{escape(s.color)}" '
                    f'stroke-width="1.6"/><text x="{_W - _RIGHT - 60 * (len(series) - n)}" y="18" '
                    f'class="legend" fill="{escape(s.color)}">{escape(s.label)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _path(points: list[tuple[float, float | None]], x, y) -> str:
-    parts, pen_down = [], False
-    for t, v in points:
+def _path(steps: list[tuple[float, float, float | None]], x, y) -> str:
+    """``M`` to a step's start, ``H`` along it, ``V`` to the next value where it changes;
+    a gap or a None lifts the pen. Equal neighbours merge into one segment."""
+    parts, last_end, last_value = [], None, None
+    for start, end, v in steps:
         if v is None:
-            pen_down = False
+            last_end = None
             continue
-        parts.append(f"{'L' if pen_down else 'M'}{x(t):.1f},{y(v):.1f}")
-        pen_down = True
+        if last_end is None or abs(start - last_end) > 1e-9:
+            parts.append(f"M{x(start):.1f},{y(v):.1f}")
+        elif v != last_value:
+            parts.append(f"V{y(v):.1f}")
+        elif parts and parts[-1].startswith("H"):
+            parts.pop()
+        parts.append(f"H{x(end):.1f}")
+        last_end, last_value = end, v
     return " ".join(parts)

@@ -15,7 +15,7 @@ from tests.analysis.synthetic import T0, _rec, journal, traffic, write_run
 
 
 def _launched_run(tmp_path, *, logged, totals, torn_lines=0):
-    records = journal(duration=30) + [_rec(-0.5, "load_launched", "baseline", pid=1)]
+    records = journal(duration=30) + [_rec(-0.5, "load_launched", "baseline", pid=1, command=["locust"])]
     run_dir = write_run(tmp_path, journal=records, requests=logged)
     with open(run_dir / "requests.jsonl", "a") as log:
         log.write('{"ts": 1700000029.9, "latency_ms": 2\n' * torn_lines)
@@ -38,6 +38,8 @@ def test_a_complete_log_passes(tmp_path):
     ("torn", {"requests": 300, "log_errors": 0}, 1, "requests.jsonl has 1 torn line(s)"),
     ("write failed", {"requests": 300, "log_errors": 2, "log_error": "[Errno 28] No space left"}, 0,
      "Locust failed 2 time(s) to write requests.jsonl: [Errno 28] No space left"),
+    ("omitted lost", {"requests": 300, "omitted": 12, "log_errors": 0}, 0,
+     "requests.jsonl holds 0 lines of omitted slots but the load wrote 12"),
     ("no totals", None, 0, "load-events.jsonl has no Locust totals (Locust was killed, or could "
                            "not write them), so requests.jsonl cannot be shown complete"),
 ])
@@ -51,6 +53,18 @@ def test_an_incomplete_request_log_makes_the_verdict_unknown(tmp_path, case, tot
     (case_,) = [c for c in suite.iter("testcase") if c.get("name") == "record_complete"]
     assert case_.find("error").get("message") == problem
     assert f"incomplete record: {problem}" in (run_dir / "report.html").read_text()
+
+
+def test_omitted_slots_are_not_counted_against_locust_totals(tmp_path):
+    from tests.analysis.synthetic import paced
+    answer = lambda t: (14.005 - t, True) if 10 <= t < 14 else (0.005, True)  # noqa: E731
+    lines = paced(users=4, rate=10, duration=30, answer=answer)
+    sent = sum(1 for line in lines if line.get("sent", True))
+    assert sent < len(lines)
+    run_dir = _launched_run(tmp_path, logged=lines,
+                            totals={"requests": sent, "omitted": len(lines) - sent, "log_errors": 0})
+    report = build_reports(run_dir)
+    assert report["integrity"] == [] and report["requests"]["total"] == len(lines)
 
 
 def test_a_signal_while_the_reports_were_written_makes_the_status_interrupted(tmp_path):

@@ -15,7 +15,7 @@ from .synthetic import Plan, journal, traffic, write_run
 EXPECT = {"overall": {"error_rate": "< 1%"},
           "during": {"slow": {"p99_ms": "< 1s"}, "ghost": {"error_rate": "< 1%"}},
           "recovery_time": "< 5s"}
-FAULTS = (Plan("slow", 10, 5), Plan("kill", 20, instant=True, kind="kill"))
+FAULTS = (Plan("slow", 10, 5, lag=0.004), Plan("kill", 20, instant=True, kind="kill"))
 
 
 @pytest.fixture
@@ -36,6 +36,7 @@ def test_all_three_files_are_written(run_dir):
 
 def test_report_json_content(run_dir):
     report = build_reports(run_dir)
+    assert report["format"] == 2 and report["resolution_s"] == 0.1
     assert report["run_id"] == "synthetic-run" and report["scenario"] == "synthetic"
     assert (report["seed"], report["backend"], report["status"]) == (7, "process", "completed")
     assert report["started_at"].startswith("2023-11-14T22:13:19")
@@ -47,18 +48,29 @@ def test_report_json_content(run_dir):
         "recovery_time[slow]": "passed", "recovery_time[kill]": "passed"}
     assert set(report["slos"][0]) == {"name", "status", "observed", "threshold", "message"}
     slow, kill = report["faults"]
-    assert slow["injected_at"].startswith("2023-11-14T22:13:30")
+    assert slow["planned_at"].startswith("2023-11-14T22:13:30")
+    assert slow["lag_ms"] == pytest.approx(4.0, abs=1e-3) and slow["start_s"] == pytest.approx(10.004)
     assert slow["healed_at"].startswith("2023-11-14T22:13:35")
-    assert (slow["window_s"], slow["recovery_time_s"], slow["kind"]) == (5.0, 0.0, "latency")
-    assert kill["healed_at"] is None and kill["window_s"] == 0.0 and kill["instant"]
+    assert (slow["recovery_time_s"], slow["kind"]) == (0.0, "latency")
+    assert slow["window_s"] == pytest.approx(4.996)
+    assert kill["healed_at"].startswith("2023-11-14T22:13:40.5") and kill["window_s"] == 0.0
+    assert kill["instant"] and kill["lag_ms"] == 0.0
     req = report["requests"]
-    assert (req["total"], req["errors"], req["fallbacks"]) == (300, 20, 50)
-    assert req["p99_ms"] == 400.0 and req["duration_s"] == 30.0
+    assert (req["total"], req["sent"], req["errors"], req["fallbacks"]) == (300, 300, 20, 50)
+    assert req["p99_ms"] == 400.0 and req["service_p99_ms"] == 400.0 and req["duration_s"] == 30.0
     assert req["throughput_rps"] == 10.0
-    assert len(report["timeline"]) == 30 and report["timeline"][10]["error_rate"] == 1.0
+    series = report["series"]
+    assert len(series["start_s"]) == 301  # 100 ms buckets, cut once more at 10.004 s
+    assert series["start_s"][100] == 10.0 and series["end_s"][100] == pytest.approx(10.004)
+    assert series["requests"][100] == 0 and series["error_rate"][101] == 1.0
     assert [(w["name"], w["window"]) for w in report["windows"]] == [
         ("baseline", "baseline"), ("slow", "fault"), ("kill", "fault")]
-    assert report["timeline"][10]["second"] == 10
+
+
+def test_the_resolution_can_be_chosen_when_rebuilding(run_dir):
+    report = build_reports(run_dir, resolution=1.0)
+    assert report["resolution_s"] == 1.0
+    assert len(report["series"]["start_s"]) == 32  # 30 s, cut at 10.004 s and 20.5 s
 
 
 def test_junit_has_one_testcase_per_slo_and_right_counts(run_dir):
@@ -87,7 +99,8 @@ def test_html_is_self_contained_escaped_and_complete(run_dir):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     for name in ("steady_state.error_rate", "during[slow].p99_ms", "recovery_time[kill]"):
         assert name in html
-    assert html.count("<svg") == 4 and 'class="band"' in html and 'class="instant"' in html
+    assert html.count("<svg") == 5 and 'class="band"' in html and 'class="instant"' in html
+    assert "<th>lag ms</th>" in html and "per 100 ms" in html
     assert 'class="failed"' in html and 'class="passed"' in html
     for kind in ("run_started", "fault_injected", "service_killed", "run_finished"):
         assert f"<td>{kind}</td>" in html
@@ -118,7 +131,7 @@ def test_a_run_that_died_before_any_request(tmp_path):
     run_dir = write_run(tmp_path, journal=journal(duration=None, finished="error"),
                         requests=None)
     report = build_reports(run_dir)
-    assert report["requests"]["total"] == 0 and report["timeline"] == []
+    assert report["requests"]["total"] == 0 and report["series"]["start_s"] == []
     assert report["slos"][0]["status"] == "unknown" and report["verdict"] == "failed"
     suite = ET.parse(run_dir / "junit.xml").getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "0", "1")
@@ -133,8 +146,8 @@ def test_reporters_register_in_one_line(run_dir, monkeypatch):
     class Markdown(Reporter):
         filename = "report.md"
 
-        def render(self, report, run):
-            return f"# {report['scenario']}: {report['verdict']}\n"
+        def render(self, judgement):
+            return f"# {judgement.scenario}: {judgement.verdict}\n"
 
     assert reporters()["report.md"] is Markdown
     build_reports(run_dir)
@@ -145,3 +158,12 @@ def test_reporters_register_in_one_line(run_dir, monkeypatch):
 
     with pytest.raises(ValueError, match="already writes"):
         register(Twice)
+
+
+def test_check_re_judges_at_the_resolution_asked_for(run_dir, capsys):
+    from harness.cli import main
+
+    assert main(["check", str(run_dir), "--resolution", "250ms"]) == 1  # an SLO failed
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["resolution_s"] == 0.25
+    assert "verdict: failed" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.analysis import WindowStats
+from harness.windows import WindowStats
 from harness.model import SLOSet
 from harness.slo import (
     Check, MaxErrorRate, MaxFallbackRate, MaxLatencyPercentile, MaxRecoveryTime,
@@ -17,14 +17,16 @@ from .synthetic import Plan, run, traffic
 
 def stats(**fields) -> WindowStats:
     """A 30 s window of 3000 requests, healthy unless ``fields`` say otherwise."""
-    base = dict(start_s=0.0, end_s=30.0, requests=3000, errors=0, fallbacks=0,
+    base = dict(start_s=0.0, end_s=30.0, requests=3000, sent=3000, errors=0, fallbacks=0,
                 error_rate=0.0, fallback_rate=0.0, p50_ms=10.0, p95_ms=20.0, p99_ms=30.0,
+                service_p50_ms=10.0, service_p95_ms=20.0, service_p99_ms=30.0,
                 throughput_rps=100.0)
     return WindowStats(**{**base, **fields})
 
 
-EMPTY = stats(requests=0, error_rate=None, fallback_rate=None, p50_ms=None, p95_ms=None,
-              p99_ms=None, throughput_rps=0.0)
+EMPTY = stats(requests=0, sent=0, error_rate=None, fallback_rate=None, p50_ms=None,
+              p95_ms=None, p99_ms=None, service_p50_ms=None, service_p95_ms=None,
+              service_p99_ms=None, throughput_rps=0.0)
 
 
 def t(text: str) -> Threshold:
@@ -112,7 +114,7 @@ def test_verdict_names_of_a_run_with_faults():
         "overall.p99_ms", "during[slow].error_rate", "during[slow].throughput_rps",
         "recovery_time[slow]", "recovery_time[kill]"]
     steady = verdicts["steady_state.error_rate"]
-    assert steady.status is Status.PASSED and "(0 of 75 requests)" in steady.message  # [2 s, 10 s - GUARD_S) at 10 req/s
+    assert steady.status is Status.PASSED and "(0 of 80 requests)" in steady.message  # [2 s, 10 s) at 10 req/s
     during = verdicts["during[slow].error_rate"]
     assert during.status is Status.FAILED and during.observed == pytest.approx(0.4)
     assert verdicts["during[slow].throughput_rps"].observed == 10.0

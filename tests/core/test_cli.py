@@ -100,6 +100,8 @@ def test_check_and_report_of_a_missing_or_non_run_directory_exit_2(tmp_path, com
     (["proxy", "serve", "--port", "99999"], "argument --port: invalid port 99999: must be 0-65535"),
     (["cleanup", "--reports-dir", "pyproject.toml"], "--reports-dir pyproject.toml: not a directory"),
     (["validate", "scenarios"], "scenarios: not a regular file"),
+    (["check", "reports", "--resolution", "5ms"], "argument --resolution: must be between 10ms and 1s"),
+    (["report", "reports", "--resolution", "soon"], "argument --resolution: could not parse duration"),
     (["nonsense"], "invalid choice"),
 ])
 def test_wrong_arguments_exit_2_with_a_message(args, why):

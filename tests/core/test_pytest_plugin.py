@@ -6,7 +6,9 @@ import textwrap
 def test_options_are_namespaced(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*chaos-harness resilience scenarios*", "*--chaos-backend*",
-                                 "*--chaos-reports-dir*"])
+                                 "*--chaos-reports-dir*", "*--chaos-scenarios=PATH*",
+                                 "*--chaos-isolated*", "*chaos_scenarios (paths):*",
+                                 "*chaos_markers (linelist):*"])
 
 
 def test_docker_tests_skip_with_a_reason_without_an_engine(pytester, monkeypatch):

@@ -26,15 +26,18 @@ def test_build_is_idempotent_and_a_cached_run_takes_under_2s(docker_images):
 
 def test_every_dockerfile_stays_inside_the_applied_subset():
     for key, roots in (("postgres", ("docker/postgres",)), ("runtime", ()),
-                       ("pipeline", ("fixtures/pipeline",)), ("proxy", ("harness", "docker/proxy"))):
+                       ("pipeline", ("fixtures/pipeline",)), ("recsys", ("fixtures/recsys",)),
+                       ("proxy", ("harness", "docker/proxy"))):
         files = images._context_files(*roots)
         if key == "runtime":
             files = {"wheels/requirements.txt": Path(__file__)}
-        plan = dockerutil.plan_dockerfile(images.DOCKER_DIR / f"{key}.Dockerfile", files)
+        plan = dockerutil.plan_dockerfile(images.dockerfile_path(key), files)
         assert plan.copies, key
     pipeline = dockerutil.plan_dockerfile(images.DOCKER_DIR / "pipeline.Dockerfile",
                             images._context_files("fixtures/pipeline"))
     assert pipeline.outputs == ("/model",) and pipeline.run and "seed.py" in pipeline.run
+    recsys = dockerutil.plan_dockerfile(images.dockerfile_path("recsys"), images._context_files("fixtures/recsys"))
+    assert recsys.outputs == ("/model",) and "/app/fixtures/recsys/recommender.py" in recsys.copies
 
 
 def test_metadata_instructions_become_the_image_config():

@@ -79,6 +79,16 @@ def slo(report: dict, name: str) -> dict:
     return next(s for s in report["slos"] if s["name"] == name)
 
 
+def per_second(report: dict) -> dict[int, dict[str, int]]:
+    """The report's series (100 ms buckets) summed into whole seconds of load."""
+    series, out = report["series"], {}
+    for i, start in enumerate(series["start_s"]):
+        second = out.setdefault(int(start), {"requests": 0, "errors": 0, "fallbacks": 0})
+        for key in second:
+            second[key] += series[key][i]
+    return out
+
+
 def window(report: dict, name: str) -> dict:
     windows = report["windows"]
     if isinstance(windows, dict):

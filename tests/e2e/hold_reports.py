@@ -25,17 +25,17 @@ class HoldingReporter(Reporter):
     filename = "held.txt"
     rendered = 0
 
-    def render(self, report, run):
-        """The report's status; the first time, only after a signal arrived."""
+    def render(self, judgement):
+        """The run's status; the first time, only after a signal arrived."""
         type(self).rendered += 1
         if type(self).rendered == 1:
-            run_dir = Path(os.environ["HOLD_REPORTS_DIR"]) / report["run_id"]
+            run_dir = Path(os.environ["HOLD_REPORTS_DIR"]) / judgement.run_id
             (run_dir / "holding").touch()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not any(
                     r["kind"] == "signal_received" for r in read_journal(run_dir)):
                 time.sleep(0.05)
-        return f"{report['status']}\n"
+        return f"{judgement.status}\n"
 
 
 if __name__ == "__main__":
