@@ -117,9 +117,13 @@ class SupervisedProcess:
                               after_s=round(now - self._spawned_at, 3))
 
     def signal(self, signum: int) -> None:
-        """Send ``signum`` to the service's whole process group."""
+        """Send ``signum`` to the service's whole process group (nothing if it is gone:
+        ``poll`` cannot tell while the watcher thread is reaping it)."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signum)
+            try:
+                os.killpg(self.process.pid, signum)
+            except ProcessLookupError:
+                pass
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop for good: SIGCONT + SIGTERM, then SIGKILL after ``timeout``; no restart."""

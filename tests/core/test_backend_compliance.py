@@ -63,7 +63,7 @@ def test_an_unknown_service_or_link_is_named_with_the_known_ones(backend):
         backend.feature_store()
 
 
-def test_kill_pause_and_resume_answer_when_they_took_effect_and_are_journaled(backend):
+def test_kill_answers_when_the_signal_was_sent_and_is_journaled(backend):
     backend.up()
     backend.resolve("echo")
     before = time.time()
@@ -71,6 +71,10 @@ def test_kill_pause_and_resume_answer_when_they_took_effect_and_are_journaled(ba
     assert before <= sent <= time.time()
     (killed,) = _records(backend, ServiceKilled)
     assert (killed.service, killed.signal, killed.sent_at) == ("echo", "SIGKILL", sent)
+
+
+def test_pause_and_resume_answer_when_they_took_effect_and_are_journaled(backend):
+    backend.up()
     before = time.time()
     paused, resumed = backend.pause("echo"), backend.resume("echo")
     assert before <= paused <= resumed <= time.time()
