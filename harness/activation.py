@@ -12,7 +12,7 @@
     # on exit, even on Ctrl-C: revert() if not done, journal fault_reverted
 
 Without ``planned_ts`` the fault is injected at once (tests, tools). The garbage
-collector is held off from the wait to the end of the call (``_on_time``): a full
+collector is held off from the wait to the end of the call (``gc_paused``): a full
 collection in a process that has loaded pandas takes tens of milliseconds. Injection goes
 through the context's :class:`~harness.ledger.TargetLedger`, which stacks faults on one
 target. If anything fails before the change is made, the activation undoes what it
@@ -24,12 +24,12 @@ fault's inject is written that way). Either way it journals ``fault_reverted`` w
 from __future__ import annotations
 
 import contextlib
-import gc
-from typing import Any, Iterator
+from typing import Any
 
 from harness.errors import FaultApplyError, FaultRevertError, HarnessError
 from harness.faults.base import FaultContext, Undo
 from harness.faults.registry import get_fault
+from harness.gcpause import gc_paused
 from harness.model import FaultSpec
 from harness.timeline.records import FaultInjected, FaultInjecting, FaultReverted
 
@@ -49,7 +49,7 @@ class FaultActivation:
         ctx = self.ctx
         ctx.journal.emit(FaultInjecting(**self._fields(), params=self.spec.params.model_dump(mode="json"),
                                         instant=self.fault.instant, planned_ts=self.planned_ts))
-        with _on_time():
+        with gc_paused():
             try:
                 self._prepare_and_wait()
             except BaseException as exc:
@@ -93,7 +93,7 @@ class FaultActivation:
         if planned_ts is not None:
             with contextlib.suppress(Exception):  # the undo itself will say what is wrong
                 self.fault.prepare(ctx)  # the look-up again: the connection is warm at the due time
-        with _on_time():
+        with gc_paused():
             if planned_ts is not None:
                 ctx.clock.wait_until(planned_ts)
             call_ts, ctx.effective_ts = ctx.clock.time(), None
@@ -117,17 +117,6 @@ class FaultActivation:
             if exc_type is None:
                 raise
 
-
-@contextlib.contextmanager
-def _on_time() -> Iterator[None]:
-    """Hold the garbage collector off for the wait and the call (see the module docstring)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _times(planned_ts: float | None, call_ts: float, ctx: FaultContext) -> dict[str, float | None]:

@@ -20,16 +20,16 @@ out. Version-1 lines (before intended starts) read as sent on schedule
 
 from __future__ import annotations
 
-import gc
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 import orjson
+
+from harness.gcpause import gc_paused
 
 CHUNK_BYTES = 4 << 20
 """How many bytes of lines are parsed in one orjson call."""
@@ -70,7 +70,7 @@ def read_request_log(path: Path) -> RequestLog:
     parts: list[tuple[np.ndarray, ...]] = []
     torn = 0
     if Path(path).exists():
-        with _gc_paused(), open(path, "rb") as handle:
+        with gc_paused(), open(path, "rb") as handle:
             while lines := handle.readlines(CHUNK_BYTES):
                 columns, bad = _parse_chunk(lines)
                 parts.append(columns)
@@ -165,13 +165,3 @@ def _join(parts: list[tuple[np.ndarray, ...]], torn: int) -> RequestLog:
     joined = [np.concatenate([p[i] for p in parts]) for i in range(len(_COLUMNS))]
     return RequestLog(**dict(zip(_COLUMNS, joined)), torn=torn)
 
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -17,7 +17,7 @@ it takes the outcome of the request that blocked it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 REQUEST_LOG_FILE = "requests.jsonl"

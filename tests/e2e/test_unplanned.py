@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.e2e.conftest import ROOT, alive, assert_processes_gone, await_record, journal, launch
+from tests.e2e.conftest import ROOT, assert_processes_gone, await_record, journal, launch
 from harness.probes import HttpProbe, free_port
 
 pytestmark = pytest.mark.slow
