@@ -1,4 +1,4 @@
-"""``chaos-harness``: validate | schema | run | check | report | proxy serve | images build | cleanup.
+"""``chaos-harness``: validate | schema | run | check | report | proxy serve | images build | cleanup | explore.
 
 Exit codes (the same for every command):
     0  done, every SLO held
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
+from harness.explore.cli import add_parser as add_explore_parser
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _MAX_SEED = 2**63 - 1
@@ -197,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--run-id", default=None)
     cmd.set_defaults(func=_cleanup)
+    add_explore_parser(commands, backend_names())
     return parser
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+from harness.explore.menu import ExploreMenu
 from harness.units import MAX_DURATION_S, Duration, SLOBound, Threshold, format_duration
 
 COMMON_FAULT_KEYS = ("name", "at", "for")
@@ -197,6 +198,9 @@ class Scenario(Frozen):
     """Step of the analysis: the series' buckets and the recovery grid (10 ms to 1 s)."""
     faults: tuple[FaultSpec, ...] = Field((), max_length=MAX_FAULTS)
     expect: Expect = Expect()
+    explore: ExploreMenu | None = None
+    """A menu of faults for ``chaos-harness explore`` (``harness.explore.menu``); ``run``
+    ignores it and plays ``faults``."""
 
     def fault(self, name: str) -> FaultSpec:
         """The fault called ``name``; KeyError if there is none."""
