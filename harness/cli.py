@@ -1,4 +1,4 @@
-"""``chaos-harness``: validate | schema | run | check | report | proxy serve | images build | cleanup | explore.
+"""``chaos-harness``: validate | schema | run | check | report | proxy serve | images build | cleanup | explore | sweep.
 
 Exit codes (the same for every command):
     0  done, every SLO held
@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
 from harness.explore.cli import add_parser as add_explore_parser
+from harness.sweep.cli import add_parser as add_sweep_parser
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _MAX_SEED = 2**63 - 1
@@ -199,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--run-id", default=None)
     cmd.set_defaults(func=_cleanup)
     add_explore_parser(commands, backend_names())
+    add_sweep_parser(commands, backend_names())
     return parser
 
 
