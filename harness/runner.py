@@ -173,8 +173,11 @@ def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | 
 
 
 def run_status(guard: RunGuard, error: str | None) -> str:
-    """``interrupted`` after any signal (even one during the reports), else ``error`` or ``completed``."""
-    return "interrupted" if guard.interrupted else "error" if error else "completed"
+    """``interrupted`` after any signal (even one during the reports), ``aborted`` after a
+    stop condition (``abort_if``), else ``error`` or ``completed``."""
+    if guard.interrupted:
+        return "interrupted"
+    return "aborted" if guard.stopped else "error" if error else "completed"
 
 
 def _abort_when_the_proxy_dies(guard: RunGuard):
