@@ -76,7 +76,7 @@ class Condition:
 
     def value(self, window: "RollingWindow", now: float) -> float | None:
         """The metric over the requests answered in ``(now - for_s, now]``; None without any."""
-        requests = window.since(now - self.for_s)
+        requests = window.between(now - self.for_s, now)
         if not requests:
             return None
         if self.metric == "rps":
@@ -127,6 +127,6 @@ class RollingWindow:
         while self._requests and self._requests[0].end_ts <= self.latest - self.span_s:
             self._requests.popleft()
 
-    def since(self, start: float) -> list[Request]:
-        """The requests answered after ``start``."""
-        return [r for r in self._requests if r.end_ts > start]
+    def between(self, start: float, end: float) -> list[Request]:
+        """The requests answered in ``(start, end]``."""
+        return [r for r in self._requests if start < r.end_ts <= end]

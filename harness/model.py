@@ -227,7 +227,7 @@ class RunbookSpec(Frozen):
     """The alert whose first holding is detection (default: the first ``when`` of ``steps``)."""
     timeout: Duration = Field(30.0, gt=0, le=3600)
     """Longest a step's command may run; then its process group is killed and the step fails."""
-    steps: tuple[RunbookStep, ...] = Field(min_length=1, max_length=100)
+    steps: tuple[RunbookStep, ...] = Field(max_length=100)
 
 
 class Scenario(Frozen):
