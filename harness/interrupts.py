@@ -16,7 +16,7 @@ Another thread can end the run too: ``abort(reason)`` (the fault proxy died) rai
 :class:`~harness.errors.RunAborted` in the main thread at its next instruction, by
 ``_thread.interrupt_main`` (exit code 3, not 130: nobody asked for it). ``stop(reason)``
 does the same for a stop condition the scenario asked for (``abort_if``): the run's
-status is then ``aborted`` (exit code 4).
+status is then ``aborted`` (exit code 5).
 
 >>> with RunGuard(journal) as guard:  # doctest: +SKIP
 ...     try:

@@ -10,7 +10,7 @@ runbook count from the fault, never from noise before it).
 
 ``stop_conditions(scenario, guard)`` watches the scenario's ``abort_if``: the first one
 to hold calls ``guard.stop``, which ends the run at once (every fault healed, status
-``aborted``, exit code 4).
+``aborted``, exit code 5).
 """
 
 from __future__ import annotations

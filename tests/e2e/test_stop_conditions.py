@@ -1,5 +1,5 @@
 """``abort_if`` for real: a fault that breaks everything is healed within 1 s of the
-stop condition holding, and the run ends as aborted (exit code 4)."""
+stop condition holding, and the run ends as aborted (exit code 5)."""
 
 import pytest
 
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 def test_abort_if_heals_everything_within_a_second(reports_dir):
     result, run_dir, report = chaos_run("abort.yaml", reports_dir)
-    assert result.returncode == 4, result.stdout + result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr
     assert "abort_if 'error_rate > 50% for 1s' held" in result.stderr
     records = journal(run_dir)
     held = [r for r in records if r["kind"] == "condition_held"]
