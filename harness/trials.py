@@ -3,7 +3,8 @@
 ``explore`` and ``sweep`` try many variants of a scenario. Each variant is a scenario
 file of its own (its faults replaced or one value changed) that ``chaos-harness run``
 replays as it is; :func:`run_trial` validates it with the loader, runs it in this
-process and keeps what the search needs from its report.
+process and keeps what the search needs from its report. A run a stop condition
+(``abort_if``) aborted counts as failed, with the pseudo-SLO ``abort_if``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,13 @@ def run_trial(path: Path, *, reports_dir: Path, backend: str | None) -> Outcome:
                           log=None)
     if result.status == "interrupted":
         raise TrialStopped(f"interrupted by {', '.join(result.signals)}", interrupted=True)
+    seconds = time.monotonic() - started
+    if result.status == "aborted":  # a stop condition (abort_if) held: the system broke
+        slos = (result.report or {}).get("slos", [])
+        stop = {"name": "abort_if", "status": "failed", "observed": None, "threshold": None,
+                "message": str(result.error)}
+        return Outcome(verdict="failed", run_dir=result.run_dir, seconds=seconds, slos=[*slos, stop])
     if result.status != "completed" or result.report is None:
         raise TrialStopped(f"the run of {path} failed: {result.error} (see {result.run_dir})")
-    return Outcome(verdict=result.verdict or "unknown", run_dir=result.run_dir,
-                   seconds=time.monotonic() - started, slos=result.report.get("slos", []))
+    return Outcome(verdict=result.verdict or "unknown", run_dir=result.run_dir, seconds=seconds,
+                   slos=result.report.get("slos", []))
