@@ -41,7 +41,7 @@ def load_totals(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
         return totals[0] if totals else None
     expected = master.get("workers", len(workers)) if master else len(workers)
     summed = {key: sum(w.get(key) or 0 for w in workers)
-              for key in ("requests", "failures", "sent", "omitted", "log_errors")}
+              for key in ("requests", "failures", "sent", "omitted", "log_errors", "feed_dropped")}
     first_error = next((w.get("log_error") for w in workers if w.get("log_error")), None)
     return {"event": TOTALS_EVENT, "role": "workers", **summed, "log_error": first_error,
             "workers": len(workers), "missing_workers": max(0, expected - len({w.get("worker") for w in workers}))}

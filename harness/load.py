@@ -3,12 +3,14 @@
 ``LoadDriver.start()`` launches ``python -m locust`` headless on the shipped
 locustfile and waits for Locust's ``test_start``; the journal's ``load_started``
 carries that moment, which is the zero of every fault's ``at``. Every request lands
-in ``requests.jsonl``. Locust exits 1 when any request failed: that is a finding,
-not a crash (``--exit-code-on-error 0`` makes only real crashes non-zero).
+in ``requests.jsonl`` and, live, in ``journal.events.request`` (``harness.feed``).
+Locust exits 1 when any request failed: that is a finding, not a crash
+(``--exit-code-on-error 0`` makes only real crashes non-zero).
 
 With ``load.workers: N`` it uses Locust's distributed mode: a master (``--master
 --expect-workers N``, bound to loopback on a free port; it runs the load's shape and no
-user) and N local worker processes (``--worker``), each journaled as ``load_launched``.
+user) and N local worker processes (``--worker``), each journaled as ``load_launched``,
+all writing to the one live feed.
 Each worker records its requests to its own ``requests-worker-I.jsonl``; when the load
 stops they are merged into ``requests.jsonl`` (:mod:`harness.requestmerge`), ordered by
 intended start. All processes here share one machine, so one clock: every ``ts`` is
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import DriverError
+from harness.feed import FEED_ENV, RequestFeed
 from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
 from harness.probes import free_port
@@ -64,6 +67,7 @@ class LoadDriver:
         self.started_at: float | None = None
         """Wall-clock time of Locust's test_start: ``at: 0s`` of the scenario."""
         self._stopped = False
+        self.feed: RequestFeed | None = None
 
     def _env(self, role: str, index: int = 0, log: str = REQUEST_LOG_FILE) -> dict[str, str]:
         return {**os.environ, "CHAOS_USER_FILE": str(self.locustfile),
@@ -76,12 +80,31 @@ class LoadDriver:
                 "CHAOS_WORKER_INDEX": str(index), "CHAOS_WORKERS": str(self.load.workers)}
 
     def _launch(self, command: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
+        """Start one Locust process writing to the live feed (each line one atomic pipe write)."""
+        env = {**env, FEED_ENV: str(self.feed.write_fd)}
         with open(self.run_dir / "logs" / log_name, "ab") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True,
-                                       cwd=self.run_dir)
+                                       cwd=self.run_dir, pass_fds=(self.feed.write_fd,))
         self.journal.emit(LoadLaunched(pid=process.pid, command=command))
         return process
+
+    def _launch_all(self, command: list[str]) -> None:
+        """Locust alone, or its master and ``load.workers`` local workers."""
+        workers = self.load.workers
+        if not workers:
+            self.process = self._launch(command, self._env("local"), "locust.log")
+            return
+        port = free_port()
+        master = [*command, "--master", "--master-bind-host", "127.0.0.1",
+                  "--master-bind-port", str(port), "--expect-workers", str(workers),
+                  "--expect-workers-max-wait", "60"]
+        self.process = self._launch(master, self._env("master"), "locust.log")
+        for index in range(workers):
+            worker = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--worker",
+                      "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING"]
+            self.workers.append(self._launch(worker, self._env("worker", index, WORKER_LOG.format(index)),
+                                             f"locust-worker-{index}.log"))
 
     def start(self, timeout: float = 60.0) -> float:
         """Launch Locust (and its workers) and wait until it has started; return the start
@@ -89,21 +112,13 @@ class LoadDriver:
         command = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--headless", "--host", self.host,
                    "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
                    "--stop-timeout", "2"]
-        workers = self.load.workers
-        if not workers:
-            self.process = self._launch(command, self._env("local"), "locust.log")
-        else:
-            port = free_port()
-            master = [*command, "--master", "--master-bind-host", "127.0.0.1",
-                      "--master-bind-port", str(port), "--expect-workers", str(workers),
-                      "--expect-workers-max-wait", str(int(timeout))]
-            self.process = self._launch(master, self._env("master"), "locust.log")
-            for index in range(workers):
-                worker = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--worker",
-                          "--master-host", "127.0.0.1", "--master-port", str(port),
-                          "--loglevel", "WARNING"]
-                self.workers.append(self._launch(worker, self._env("worker", index, WORKER_LOG.format(index)),
-                                                 f"locust-worker-{index}.log"))
+        self.feed = RequestFeed(self.journal.events)
+        try:
+            self._launch_all(command)
+        except BaseException:
+            self.feed.close()
+            raise
+        self.feed.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             started = self._event("test_start")
@@ -150,6 +165,8 @@ class LoadDriver:
             except subprocess.TimeoutExpired:
                 pass
             stop_group(worker, 10)
+        if self.feed is not None:
+            self.feed.close()
         if not self._stopped:
             self._stopped = True
             if self.workers:
