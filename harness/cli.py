@@ -62,10 +62,28 @@ def _run(args: argparse.Namespace) -> int:
         return _dry_run(scenario, args)
     baseline = _baseline(args, scenario.name)
     _writable_dir(Path(args.reports_dir), "--reports-dir")
-    result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
-                          backend=args.backend, baseline=baseline)
+    events, view = _live_view(scenario, args.live)
+    try:
+        result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
+                              backend=args.backend, baseline=baseline, events=events,
+                              log=view.log if view else print)
+    finally:
+        if view is not None:
+            view.stop()
     return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
                                             f"--backend {args.backend or scenario.backend}")
+
+
+def _live_view(scenario, mode: str):
+    """``--live``: the run's events and its live view (None for ``off``), already showing."""
+    from harness.liveview import LiveView
+    from harness.timeline.events import Events
+
+    events = Events()
+    if mode == "off":
+        return events, None
+    view = LiveView(scenario, tty=None if mode == "auto" else mode == "rich").listen(events)
+    return events, view.start()
 
 
 def _baseline(args: argparse.Namespace, scenario: str):
@@ -242,6 +260,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the resolved plan (times, targets, toxics, data changes); start nothing")
+    cmd.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
+                     help="the live view: rich on a terminal, plain status lines otherwise (auto)")
     cmd.add_argument("--baseline", default=None, metavar="RUN_DIR",
                      help="an earlier run of this scenario: exit 4 if recovery time, error rate or "
                           "p99 latency got worse than there by more than --max-regression")
