@@ -113,6 +113,9 @@ def _gameday(args: argparse.Namespace) -> int:
     finally:
         if view is not None:
             view.stop()
+    if args.inject_only and result.status == "completed":  # a hold, not a judged run: healed is done
+        print(f"held and healed; report: {result.run_dir / 'report.html'}")
+        return EXIT_OK
     return _run_exit_code(result, reproduce=f"chaos-harness gameday {args.scenario} --seed {scenario.seed}")
 
 
