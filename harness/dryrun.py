@@ -57,7 +57,8 @@ class DryRun:
         auto = " (docker if an engine answers, else process)" if self.backend == "auto" else ""
         out = [f"dry run of {s.name!r} (seed {s.seed}) on the {self.backend} backend{auto}: nothing was started",
                f"load: {load.users} users (spawning {load.spawn_rate:g}/s) for {load.duration:g} s"
-               + (f", {load.rate_per_user:g} requests/s each" if load.rate_per_user else ""),
+               + (f", {load.rate_per_user:g} requests/s each" if load.rate_per_user else "")
+               + (f", shared by {load.workers} Locust workers" if load.workers else ""),
                "plan (seconds from load start):"]
         ended = False
         for step in self.steps:
@@ -87,7 +88,7 @@ def dry_run(scenario: Scenario, *, scenario_file: Path, backend: str | None = No
         return made[-1]
 
     parts = Parts(clock=clock, backend=make_backend, load=functools.partial(FakeLoadDriver, clock=clock),
-                  probe=lambda ingress: None)
+                  probe=lambda ingress, spec=None: None)
     journal = Journal(None, clock=clock)
     plan = _PlanRecorder(made)
     journal.events.record.add_listener(plan.on_record)
