@@ -147,3 +147,49 @@ class PostgresFeatureStore:
                               "WHERE table_schema = current_schema() AND table_name LIKE %s "
                               "ORDER BY 1", (f"{self.table}\\_\\_snap\\_%",)).fetchall()
         return [r[0] for r in rows]
+
+    def keys(self) -> list:
+        """Every key, ascending."""
+        from psycopg import sql
+
+        with self._connect() as db:
+            return [r[0] for r in db.execute(sql.SQL("SELECT {} FROM {} ORDER BY 1").format(
+                sql.Identifier(self.key), sql.Identifier(self.table)))]
+
+    def read_rows(self, keys, columns) -> dict:
+        """``{key: {column: value}}`` of ``keys``, in one query."""
+        from psycopg import sql
+
+        query = sql.SQL("SELECT {}, {} FROM {} WHERE {} = ANY(%s)").format(
+            sql.Identifier(self.key), sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.Identifier(self.table), sql.Identifier(self.key))
+        with self._connect() as db:
+            return {row[0]: dict(zip(columns, row[1:])) for row in db.execute(query, (list(keys),))}
+
+    def write_rows(self, rows: dict) -> int:
+        """One ``UPDATE`` per row, all in one transaction; return how many rows."""
+        from psycopg import sql
+
+        with self._connect() as db, db.transaction(), db.cursor() as cur:
+            for key, cells in rows.items():
+                sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cells)
+                cur.execute(sql.SQL("UPDATE {} SET {} WHERE {} = %s").format(
+                    sql.Identifier(self.table), sets, sql.Identifier(self.key)), [*cells.values(), key])
+        return len(rows)
+
+    def retype_column(self, column: str) -> None:
+        """``ALTER COLUMN ... TYPE TEXT``: the values kept, as text."""
+        from psycopg import sql
+
+        col = sql.Identifier(column)
+        with self._connect() as db:
+            db.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE TEXT USING {}::text").format(
+                sql.Identifier(self.table), col, col))
+
+    def add_column(self, column: str) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` (DOUBLE PRECISION, NULL in every row)."""
+        from psycopg import sql
+
+        with self._connect() as db:
+            db.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} DOUBLE PRECISION").format(
+                sql.Identifier(self.table), sql.Identifier(column)))

@@ -476,10 +476,11 @@ class FaultReleased(FaultRecord):
 
 @kind("rows_corrupted")
 class RowsCorrupted(FaultRecord):
-    """A data fault changed ``rows`` rows in ``columns``."""
+    """A data fault changed ``rows`` rows in ``columns`` (``mode``: how)."""
 
     rows: int = 0
     columns: list[str] = field(default_factory=list)
+    mode: str = ""
 
 
 # ----------------------------------------------------------------- data stores
