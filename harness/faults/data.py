@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from harness.faults.base import DataFault, FaultContext, Params
 from harness.faults.registry import register
 from harness.stores.base import CORRUPT_VALUES, FeatureStore, choose_rows
-from harness.timeline.records import RowsCorrupted
+from harness.timeline.records import RowsCorrupted, SchemaChanged
 from harness.units import Identifier
 
 
@@ -28,7 +28,7 @@ def _scaled(value: Any, factor: float) -> Any:
 
 
 REWRITES: dict[str, Callable[[dict[str, Any], "CorruptParams"], dict[str, Any]]] = {
-    "scale": lambda cells, p: {c: _scaled(v, p.factor) for c, v in cells.items()},
+    "scale": lambda cells, p: {c: _scaled(v, 10.0 if p.factor is None else p.factor) for c, v in cells.items()},
     "swap": lambda cells, p: dict(zip(p.columns, reversed([cells[c] for c in p.columns]))),
 }
 """Modes that rewrite a row from its own values (the rest write :data:`CORRUPT_VALUES`)."""
@@ -41,14 +41,14 @@ class CorruptParams(Params):
     columns: tuple[Identifier, ...] = ()
     """Feature columns to corrupt; empty = every feature column (as the table has them then).
     ``swap`` exchanges the values of exactly two named columns."""
-    factor: float = 10.0
-    """``scale``: what each value is multiplied by."""
+    factor: float | None = None
+    """``scale``: what each value is multiplied by (default 10)."""
 
     @model_validator(mode="after")
     def _mode_fits(self) -> "CorruptParams":
         if self.mode == "swap" and (len(self.columns) != 2 or self.columns[0] == self.columns[1]):
             raise ValueError("mode swap exchanges two columns: name exactly two different columns")
-        if self.mode != "scale" and "factor" in self.model_fields_set:
+        if self.mode != "scale" and self.factor is not None:
             raise ValueError("factor is for mode scale only")
         return self
 
@@ -114,9 +114,15 @@ class SchemaChangeFault(DataFault):
         p = self.params
         if p.drop:
             store.drop_column(p.column)
+            change, column, to = "drop", p.column, None
         elif p.retype:
             store.retype_column(p.column)
+            change, column, to = "retype", p.column, p.retype
         elif p.add_column:
             store.add_column(p.add_column)
+            change, column, to = "add", p.add_column, None
         else:
             store.rename_column(p.column, p.rename_to)
+            change, column, to = "rename", p.column, p.rename_to
+        ctx.journal.emit(SchemaChanged(fault=ctx.fault_name, fault_kind=self.kind, target=self.target(),
+                                       change=change, column=column, to=to))

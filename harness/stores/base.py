@@ -26,6 +26,14 @@ def choose_rows(keys: Sequence[Any], fraction: float, rng: random.Random) -> lis
     return rng.sample(keys, max(1, round(len(keys) * fraction))) if keys else []
 
 
+def group_by_columns(rows: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[list[Any]]]:
+    """``write_rows``' cells as ``{columns: [[*values, key], ...]}``: one statement per set of columns."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for key, cells in rows.items():
+        groups.setdefault(tuple(cells), []).append([*cells.values(), key])
+    return groups
+
+
 @runtime_checkable
 class FeatureStore(Protocol):
     """A feature table that data faults may corrupt and restore."""

@@ -2,9 +2,11 @@
 
 A snapshot is a copy of the table *inside the same database*
 (``<table>__snap_<hex>``, made with ``CREATE TABLE ... (LIKE ... INCLUDING ALL)``), so a
-crashed run can still be restored by ``cleanup``. Restoring refills the live table in
-one transaction (readers see the old rows or the new, never a mix) and, when the
-schema was changed (column renamed, dropped or retyped), recreates it from the copy.
+crashed run can still be restored by ``cleanup``. Restoring rewrites, in one
+transaction (readers see the old rows or the new, never a mix), only the rows that
+differ from the copy (a fault that touched 5% of the rows costs 5% of a refill, and
+the readers under load feel it that much less) and, when the schema was changed
+(column renamed, dropped or retyped), recreates the table from the copy.
 
 ``wrong_type`` corruption retypes the chosen columns to ``TEXT`` before writing the
 string: PostgreSQL will not store ``'corrupted'`` in a ``DOUBLE PRECISION`` column, and
@@ -20,7 +22,7 @@ import hashlib
 import random
 from typing import Any
 
-from harness.stores.base import CORRUPT_VALUES, choose_rows
+from harness.stores.base import CORRUPT_VALUES, choose_rows, group_by_columns
 
 
 class PostgresFeatureStore:
@@ -87,11 +89,16 @@ class PostgresFeatureStore:
             if not saved:
                 raise LookupError(f"snapshot table {snapshot!r} does not exist")
             if self._schema(db, self.table) == saved:
-                db.execute(sql.SQL("DELETE FROM {table}").format(**ids))
+                ids["key"] = sql.Identifier(self.key)
+                db.execute(sql.SQL("DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {snap} s "
+                                   "WHERE s.{key} = t.{key} AND ROW(s.*) IS NOT DISTINCT FROM ROW(t.*))")
+                           .format(**ids))
+                db.execute(sql.SQL("INSERT INTO {table} SELECT * FROM {snap} s WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM {table} t WHERE t.{key} = s.{key})").format(**ids))
             else:
                 db.execute(sql.SQL("DROP TABLE IF EXISTS {table}").format(**ids))
                 db.execute(sql.SQL("CREATE TABLE {table} (LIKE {snap} INCLUDING ALL)").format(**ids))
-            db.execute(sql.SQL("INSERT INTO {table} SELECT * FROM {snap}").format(**ids))
+                db.execute(sql.SQL("INSERT INTO {table} SELECT * FROM {snap}").format(**ids))
             if not keep:
                 db.execute(sql.SQL("DROP TABLE {snap}").format(**ids))
 
@@ -167,14 +174,14 @@ class PostgresFeatureStore:
             return {row[0]: dict(zip(columns, row[1:])) for row in db.execute(query, (list(keys),))}
 
     def write_rows(self, rows: dict) -> int:
-        """One ``UPDATE`` per row, all in one transaction; return how many rows."""
+        """All in one transaction, one pipelined ``executemany`` per set of columns; return how many rows."""
         from psycopg import sql
 
         with self._connect() as db, db.transaction(), db.cursor() as cur:
-            for key, cells in rows.items():
-                sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cells)
-                cur.execute(sql.SQL("UPDATE {} SET {} WHERE {} = %s").format(
-                    sql.Identifier(self.table), sets, sql.Identifier(self.key)), [*cells.values(), key])
+            for columns, params in group_by_columns(rows).items():
+                sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+                cur.executemany(sql.SQL("UPDATE {} SET {} WHERE {} = %s").format(
+                    sql.Identifier(self.table), sets, sql.Identifier(self.key)), params)
         return len(rows)
 
     def retype_column(self, column: str) -> None:

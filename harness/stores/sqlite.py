@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from harness.stores.base import CORRUPT_VALUES, choose_rows
+from harness.stores.base import CORRUPT_VALUES, choose_rows, group_by_columns
 
 
 class SqliteFeatureStore:
@@ -113,12 +113,12 @@ class SqliteFeatureStore:
         return out
 
     def write_rows(self, rows: dict) -> int:
-        """One ``UPDATE`` per row, all in one transaction; return how many rows."""
+        """All in one transaction, one ``executemany`` per set of columns; return how many rows."""
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
-            for key, cells in rows.items():
-                sets = ", ".join(f'"{c}" = ?' for c in cells)
-                db.execute(f'UPDATE "{self.table}" SET {sets} WHERE "{self.key}" = ?', [*cells.values(), key])
+            for columns, params in group_by_columns(rows).items():
+                sets = ", ".join(f'"{c}" = ?' for c in columns)
+                db.executemany(f'UPDATE "{self.table}" SET {sets} WHERE "{self.key}" = ?', params)
             db.execute("COMMIT")
         return len(rows)
 

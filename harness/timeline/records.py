@@ -483,6 +483,16 @@ class RowsCorrupted(FaultRecord):
     mode: str = ""
 
 
+@kind("schema_changed")
+class SchemaChanged(FaultRecord):
+    """A data fault changed the table's schema: ``change`` (``rename``, ``drop``,
+    ``retype``, ``add``) of ``column`` (``to``: the new name or type)."""
+
+    change: str
+    column: str
+    to: str | None = None
+
+
 # ----------------------------------------------------------------- data stores
 
 @kind("store_snapshotting")
