@@ -1,4 +1,7 @@
-"""Data faults on the feature table: corrupted rows and schema changes.
+"""Data faults on a declared store: corrupted rows and schema changes.
+
+``store`` names one of the pipeline's ``stores`` (a SQL table or Redis hashes); without
+it, the pipeline's only store. Columns are table columns or hash fields.
 
 Each says only *what* changes (``change``); the run's ledger
 (:class:`harness.ledger.TargetLedger`) snapshots the table before the first data fault,
@@ -21,7 +24,14 @@ from harness.units import Identifier
 
 
 def _scaled(value: Any, factor: float) -> Any:
-    """``value`` times ``factor`` when it is a finite number; anything else as it is."""
+    """``value`` times ``factor`` when it is a finite number (or the text of one, as in a
+    Redis hash: the product as text); anything else as it is."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return str(number * factor) if math.isfinite(number) else value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
     return value * factor
@@ -34,7 +44,12 @@ REWRITES: dict[str, Callable[[dict[str, Any], "CorruptParams"], dict[str, Any]]]
 """Modes that rewrite a row from its own values (the rest write :data:`CORRUPT_VALUES`)."""
 
 
-class CorruptParams(Params):
+class StoreParams(Params):
+    store: Identifier | None = None
+    """The pipeline store to change (``stores.<name>``); None: its only store."""
+
+
+class CorruptParams(StoreParams):
     fraction: float = Field(gt=0, le=1)
     """Share of rows to corrupt."""
     mode: Literal["nan", "out_of_range", "wrong_type", "null", "scale", "swap"] = "nan"
@@ -78,7 +93,7 @@ class CorruptFeaturesFault(DataFault):
                                        rows=hit, columns=columns, mode=p.mode))
 
 
-class SchemaChangeParams(Params):
+class SchemaChangeParams(StoreParams):
     column: Identifier | None = None
     """The column to rename, drop or retype."""
     rename_to: Identifier | None = None

@@ -14,7 +14,8 @@ import time
 
 from pydantic import Field
 
-from harness.faults.base import DataFault, FaultContext, Params
+from harness.faults.base import DataFault, FaultContext
+from harness.faults.data import StoreParams
 from harness.faults.registry import register
 from harness.stores.base import FeatureStore, choose_rows
 from harness.timeline.records import RowsCorrupted
@@ -23,13 +24,13 @@ from harness.units import Duration, Identifier
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-class StaleParams(Params):
+class StaleParams(StoreParams):
     age: Duration = Field(gt=0)
     """How old the chosen rows look (their stamp = first application - ``age``)."""
     fraction: float = Field(1.0, gt=0, le=1)
     """Share of rows made stale."""
-    field: Identifier = "updated_at"
-    """The freshness field of a row."""
+    field: Identifier | None = None
+    """The freshness field of a row; None: the store's own (``updated_at`` for a table)."""
 
 
 @register
@@ -46,6 +47,7 @@ class StaleFeaturesFault(DataFault):
         if self._stamp is None:
             self._stamp = time.strftime(STAMP_FORMAT, time.gmtime(ctx.clock.time() - self.params.age))
         chosen = choose_rows(store.keys(), self.params.fraction, ctx.rng)
-        hit = store.write_rows({key: {self.params.field: self._stamp} for key in chosen})
+        field = self.params.field or getattr(store, "freshness_field", "updated_at")
+        hit = store.write_rows({key: {field: self._stamp} for key in chosen})
         ctx.journal.emit(RowsCorrupted(fault=ctx.fault_name, fault_kind=self.kind, target=self.target(),
-                                       rows=hit, columns=[self.params.field], mode="stale"))
+                                       rows=hit, columns=[field], mode="stale"))
