@@ -30,7 +30,7 @@ def store(request, tmp_path):
 def activate(store, tmp_path, raw, seed=0):
     spec = FaultSpec.model_validate(raw)
     journal = Journal(tmp_path / f"journal-{random.getrandbits(32)}.jsonl")
-    ctx = FaultContext(backend=SimpleNamespace(feature_store=lambda: store), journal=journal,
+    ctx = FaultContext(backend=SimpleNamespace(store=lambda name=None: store), journal=journal,
                        rng=random.Random(seed), fault_name=spec.name)
     return FaultActivation(spec, ctx), journal
 
