@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,8 @@ def one_run(case: str, backend: str, reports: Path) -> dict:
         check(run_dir, report)
         out.update(right=True, why="")
     except AssertionError as exc:
-        out.update(right=False, why=f"{exc}"[:500] or "assertion failed")
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        out.update(right=False, why=f"{where.name}: {where.line} {exc}"[:500])
     return out
 
 

@@ -10,6 +10,7 @@ to it. Used by ``tests/e2e/test_truth.py``, ``tests/docker/test_truth_docker.py`
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,9 +171,27 @@ def check_kill(run_dir: Path, report: dict, fault: str = "kill-model") -> None:
 def check_two_faults(run_dir: Path, report: dict, first: str = "slow-features",
                      second: str = "kill-model") -> None:
     """Feature latency, then a kill: the first recovers at once (the kill's damage is
-    the kill's), both recoveries within 100 ms of the truth, every SLO met."""
+    the kill's) and passes its recovery SLO; both recoveries are within 100 ms of the
+    truth, and the kill's recovery SLO says what its truth says."""
     kill = injection(run_dir, second)
     check_recovery(run_dir, report, first, until=kill.called)
     assert report_fault(report, first)["recovery_time_s"] <= RESOLUTION_S, report_fault(report, first)
+    assert slo(report, f"recovery_time[{first}]")["status"] == "passed", slo(report, f"recovery_time[{first}]")
     check_recovery(run_dir, report, second, until=float("inf"))
-    assert [s["name"] for s in report["slos"] if s["status"] != "passed"] == []
+    check_recovery_verdict(run_dir, report, second, until=float("inf"))
+
+
+def slo(report: dict, name: str) -> dict:
+    """The report's SLO ``name``."""
+    return next(s for s in report["slos"] if s["name"] == name)
+
+
+def check_recovery_verdict(run_dir: Path, report: dict, fault: str, until: float) -> None:
+    """The fault's recovery SLO (``< bound``) passed if and only if the true recovery time
+    is under the bound; within one resolution step of the bound either verdict is right."""
+    verdict = slo(report, f"recovery_time[{fault}]")
+    bound = float(re.fullmatch(r"<\s*([0-9.]+)\s*s", verdict["threshold"]).group(1))
+    true = truth_recovery_s(run_dir, fault, until)
+    assert true is not None
+    if abs(true - bound) > RESOLUTION_S:
+        assert (verdict["status"] == "passed") == (true < bound), (verdict, true)
