@@ -14,7 +14,9 @@ blocking request's outcome. Configuration comes from environment variables set b
 
 To ``CHAOS_LOAD_EVENTS`` it writes ``test_start`` and, when Locust quits (after its users
 stopped), ``totals``: Locust's own request and failure counts, the lines it wrote
-(``sent``, ``omitted``), and how many writes to the request log failed (a full disk).
+(``sent``, ``omitted``), how many writes to the request log failed (a full disk) and
+how many lines the live feed dropped (``harness.feed``: each line also goes, never
+blocking, to the pipe ``CHAOS_REQUEST_FEED_FD`` when set).
 ``harness.integrity`` checks the log against them.
 """
 
@@ -38,6 +40,10 @@ _LOAD = json.loads(os.environ["CHAOS_LOAD"])
 _log = open(os.environ["CHAOS_REQUEST_LOG"], "ab", buffering=1 << 16)
 _log_errors = {"count": 0, "first": None}
 _lines = {"sent": 0, "omitted": 0}
+_feed = {"fd": int(os.environ["CHAOS_REQUEST_FEED_FD"]) if os.environ.get("CHAOS_REQUEST_FEED_FD") else None,
+         "dropped": 0}
+if _feed["fd"] is not None:
+    os.set_blocking(_feed["fd"], False)
 _user_ids = itertools.count()
 _environment = None
 
@@ -106,8 +112,22 @@ def _record(request_type, name, response_time, response_length, response=None,
 
 
 def _write(request):
-    if _to_log(_log.write, orjson.dumps(request.to_json()) + b"\n"):
+    line = orjson.dumps(request.to_json()) + b"\n"
+    if _to_log(_log.write, line):
         _lines["sent" if request.sent else "omitted"] += 1
+    _to_feed(line)
+
+
+def _to_feed(line):
+    """Hand the line to the harness's live feed (harness.feed) without ever blocking."""
+    if _feed["fd"] is None:
+        return
+    try:
+        os.write(_feed["fd"], line)
+    except BlockingIOError:
+        _feed["dropped"] += 1
+    except OSError:  # the harness closed its end: no more feed
+        _feed["fd"] = None
 
 
 def _to_log(action, *args):
@@ -150,7 +170,8 @@ def _totals(exit_code, **_):
     total = _environment.stats.total
     _event("totals", requests=total.num_requests, failures=total.num_failures,
            sent=_lines["sent"], omitted=_lines["omitted"],
-           log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code)
+           log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code,
+           feed_dropped=_feed["dropped"])
 
 
 del _spec

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+from harness.conditions import ConditionText
 from harness.units import MAX_DURATION_S, Duration, SLOBound, Threshold, format_duration
 
 COMMON_FAULT_KEYS = ("name", "at", "for")
@@ -170,15 +171,63 @@ class Expect(Frozen):
     """Per fault name: SLOs over that fault's window (from injection to revert)."""
     recovery_time: SLOBound | dict[str, SLOBound] | None = None
     """One bound for every fault, or a bound per fault name."""
+    time_to_detect: SLOBound | None = None
+    """From the runbook's fault to its alert condition first holding (needs ``runbook``)."""
+    time_to_mitigate: SLOBound | None = None
+    """From the runbook's fault to its last bound step done (needs ``runbook``)."""
+    time_to_recover: SLOBound | None = None
+    """From the runbook's fault to the steady state holding for good (needs ``runbook``)."""
 
-    @field_validator("recovery_time")
+    @field_validator("recovery_time", "time_to_detect", "time_to_mitigate", "time_to_recover")
     @classmethod
     def _a_time(cls, bounds: Any) -> Any:
+        if bounds is None:
+            return None
         for bound in bounds.values() if isinstance(bounds, dict) else [bounds]:
             _within(bound, bare="s", units=("ms", "s", "m"), high=MAX_DURATION_S,
                     what="a recovery time",
                     takes="ms, s, m or a bare number of seconds", between=_SEVEN_DAYS)
         return bounds
+
+
+class RunbookStep(Frozen):
+    """When one step of the runbook runs: ``at`` a time, ``when`` a condition holds, or
+    ``after`` another step is done (exactly one)."""
+
+    step: int = Field(ge=1, le=1000)
+    at: Duration | None = None
+    """Seconds from load start."""
+    when: ConditionText | None = None
+    after: int | None = Field(None, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> "RunbookStep":
+        given = [k for k in ("at", "when", "after") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"step {self.step}: give exactly one trigger of at, when, after "
+                             f"(got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """The trigger as written: ``at 20s``, ``when error_rate > 5% for 2s``, ``after 1``."""
+        if self.at is not None:
+            return f"at {format_duration(self.at)}"
+        return f"when {self.when}" if self.when is not None else f"after step {self.after}"
+
+
+class RunbookSpec(Frozen):
+    """A runbook (Markdown, numbered steps) bound to the run (``harness.runbook``)."""
+
+    file: str = Field(min_length=1)
+    """The runbook, relative to the pipeline directory (``runbooks/x.md``)."""
+    fault: str | None = None
+    """The fault it answers (default: the scenario's first): time zero of detect/mitigate/recover."""
+    detect: ConditionText | None = None
+    """The alert whose first holding is detection (default: the first ``when`` of ``steps``)."""
+    timeout: Duration = Field(30.0, gt=0, le=3600)
+    """Longest a step's command may run; then its process group is killed and the step fails."""
+    steps: tuple[RunbookStep, ...] = Field(max_length=100)
 
 
 class Scenario(Frozen):
@@ -197,6 +246,18 @@ class Scenario(Frozen):
     """Step of the analysis: the series' buckets and the recovery grid (10 ms to 1 s)."""
     faults: tuple[FaultSpec, ...] = Field((), max_length=MAX_FAULTS)
     expect: Expect = Expect()
+    abort_if: tuple[ConditionText, ...] = Field((), max_length=20)
+    """Stop conditions: when one holds, every fault is healed at once and the run is aborted."""
+    allowed_hosts: tuple[str, ...] = Field((), max_length=100)
+    """Non-loopback hosts a link's ``upstream`` may name (none by default: loopback only)."""
+    runbook: RunbookSpec | None = None
+
+    @property
+    def runbook_fault(self) -> str | None:
+        """The fault the runbook answers: its ``fault``, else the first fault."""
+        if self.runbook is None:
+            return None
+        return self.runbook.fault or (self.faults[0].name if self.faults else None)
 
     def fault(self, name: str) -> FaultSpec:
         """The fault called ``name``; KeyError if there is none."""

@@ -49,6 +49,16 @@ class LinkSpec(_Frozen):
     to: str
     backends: tuple[str, ...] = ()
     """Backends that have this link; empty means every backend."""
+    upstream: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:\[\]-]+:\d{1,5}$")
+    """``host:port`` of a dependency the harness does not start (``to`` is then its name).
+    Off loopback it must be listed in the scenario's ``allowed_hosts`` (blast radius)."""
+
+    @property
+    def upstream_host(self) -> str | None:
+        """The host of ``upstream`` (brackets of an IPv6 address removed), or None."""
+        if self.upstream is None:
+            return None
+        return self.upstream.rsplit(":", 1)[0].strip("[]")
 
     def on(self, backend: str) -> bool:
         """Whether ``backend`` creates this link (``auto`` may pick any backend)."""
@@ -92,7 +102,7 @@ class Pipeline(_Frozen):
     @model_validator(mode="after")
     def _links_name_services(self) -> "Pipeline":
         for name, link in self.links.items():
-            ends = (link.from_,) if link.backends else (link.from_, link.to)
+            ends = (link.from_,) if link.backends or link.upstream else (link.from_, link.to)
             for end in ends:
                 if end != "load" and end not in self.services:
                     raise ValueError(f"link {name!r} names unknown service {end!r}")

@@ -3,7 +3,8 @@
 Phases, in order (each journaled before it acts)::
 
     setup     run directory, journal header, backend.up() (proxies, services, health)
-    baseline  Locust load starts; a prediction probe through the ingress must pass
+    baseline  a prediction probe through the ingress must pass; the live watchers
+              (``abort_if``, the runbook) subscribe; Locust load starts
     inject    faults injected and reverted on the plan's clock (``harness.plan``: each
               prepared ahead, then ONE call at its planned time)
     recover   load runs to its end with no fault active
@@ -52,10 +53,13 @@ from harness.pipeline import load_pipeline
 from harness.plan import FaultPlayer
 from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
+from harness.runbook import parse_runbook
+from harness.runbook_runner import RunbookRunner
 from harness.runlock import RunLock
 from harness.timeline.events import Events
 from harness.timeline.records import (BaselineChosen, Phase, ProxyServerDied, Record, RunFinished,
                                       RunStarted)
+from harness.watch import stop_conditions
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
@@ -81,6 +85,8 @@ class Parts:
     """Makes the load driver (``load=, host=, locustfile=, run_dir=, journal=, seed=``)."""
     probe: Callable[[str], None] = probe_ingress
     """Waits until the pipeline answers through its ingress URL."""
+    operator: Callable[..., tuple[bool, str]] | None = None
+    """Game-day mode: asks the operator about each runbook step (``harness.runbook_runner.Operator``)."""
 
 
 @dataclass
@@ -180,8 +186,11 @@ def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | 
 
 
 def run_status(guard: RunGuard, error: str | None) -> str:
-    """``interrupted`` after any signal (even one during the reports), else ``error`` or ``completed``."""
-    return "interrupted" if guard.interrupted else "error" if error else "completed"
+    """``interrupted`` after any signal (even one during the reports), ``aborted`` after a
+    stop condition (``abort_if``), else ``error`` or ``completed``."""
+    if guard.interrupted:
+        return "interrupted"
+    return "aborted" if guard.stopped else "error" if error else "completed"
 
 
 def _abort_when_the_proxy_dies(guard: RunGuard):
@@ -206,6 +215,7 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             ingress = backend.link_url(pipeline.load.link)
             journal.enter_phase(Phase.BASELINE)
             parts.probe(ingress)
+            _watch_live(scenario, pipeline, backend, run_dir, journal, guard, stack, parts)
             load = parts.load(load=scenario.load, host=ingress, locustfile=pipeline.dir / pipeline.load.locustfile,
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
@@ -222,6 +232,20 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             guard.hold()  # from here on a signal must not cut the healing short
             with contextlib.suppress(JournalWriteError):
                 journal.enter_phase(Phase.TEARDOWN)
+
+
+def _watch_live(scenario: Scenario, pipeline, backend, run_dir: Path, journal: Journal, guard: RunGuard,
+                stack: contextlib.ExitStack, parts: Parts) -> None:
+    """Subscribe what reacts to the live feed: the stop conditions and the runbook."""
+    stop_conditions(scenario, journal, guard).listen(journal.events)
+    if scenario.runbook is None:
+        return
+    runbook = parse_runbook(pipeline.dir / scenario.runbook.file)
+    links = {name: backend.link_url(name) for name in backend.links}
+    runner = RunbookRunner(scenario.runbook, runbook, fault=scenario.runbook_fault, journal=journal,
+                           run_dir=run_dir, links=links, operator=parts.operator)
+    stack.callback(runner.stop)
+    runner.listen(journal.events)
 
 
 def _wait_until(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock) -> None:

@@ -13,7 +13,9 @@ walk): the same comparison, on counts, so the two can never disagree.
 * ``overall.<metric>``: ``expect.overall`` over the whole load;
 * ``during[<fault>].<metric>``: ``expect.during[fault]`` over the fault's window;
 * ``recovery_time[<fault>]``: ``expect.recovery_time``, one bound for every fault or a
-  bound per named fault (see ``harness.recovery`` for the definition).
+  bound per named fault (see ``harness.recovery`` for the definition);
+* ``time_to_detect``, ``time_to_mitigate``, ``time_to_recover``: the runbook's incident
+  (``harness.incident``); never happened is ``failed``.
 
 Latency keys (``p50_ms``, ``p95_ms``, ``p99_ms``) are measured from each request's
 intended start (``docs/measurement.md``).
@@ -32,6 +34,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from harness.analysis import Run, load_run
+from harness.incident import Incident, incident
 from harness.model import SLOSet
 from harness.recovery import Recovery, WindowBatch, measure_recovery
 from harness.units import Threshold
@@ -234,6 +237,23 @@ class MaxRecoveryTime(Check):
         return self.compare("recovery_time", time_s, shown, "s")
 
 
+class MaxIncidentTime(Check):
+    """``time_to_detect``/``time_to_mitigate``/``time_to_recover`` of the runbook's incident."""
+
+    def judge(self, subject: tuple[Incident | None, str]) -> Verdict:
+        """Judge ``(incident, key)``: failed when the moment never came."""
+        found, key = subject
+        if found is None or found.fault_s is None:
+            return self.verdict(Status.UNKNOWN, None, "the runbook's fault was never injected")
+        value = getattr(found, key)
+        if value is None:
+            why = {"time_to_detect": "the alert never held after the fault",
+                   "time_to_mitigate": found.mitigation_note,
+                   "time_to_recover": found.recovery.reason if found.recovery else ""}[key]
+            return self.verdict(Status.FAILED, None, f"{key}: never ({why})")
+        return self.compare(key, value, f"{value:.3g} s (from {found.fault} at t={found.fault_s:.2f} s)", "s")
+
+
 def _latency(percentile: int) -> Callable[[str, Threshold], Check]:
     return lambda name, threshold: MaxLatencyPercentile(name, threshold, percentile=percentile)
 
@@ -337,7 +357,20 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
             verdicts.append(check.verdict(Status.UNKNOWN, None, f"{name} was never injected"))
         else:
             verdicts.append(check.evaluate(recovery))
+    keys = [k for k in INCIDENT_TIMES if getattr(expect, k) is not None]
+    if keys:
+        found = run_incident(run, resolution=resolution)
+        verdicts += [MaxIncidentTime(k, getattr(expect, k)).evaluate((found, k)) for k in keys]
     return verdicts
+
+
+INCIDENT_TIMES = ("time_to_detect", "time_to_mitigate", "time_to_recover")
+
+
+def run_incident(run: Run, *, resolution: float | None = None) -> Incident | None:
+    """The run's runbook incident (``harness.incident``), or None without a runbook."""
+    return incident(run, window_s=run.scenario.steady_state.window, resolution=resolution_of(run, resolution),
+                    holds=SteadyState(run.scenario.steady_state.slo).holds_batch)
 
 
 def _judge(checks: list[Check], stats: WindowStats | None, missing: str = "") -> list[Verdict]:

@@ -51,7 +51,7 @@ class ProcessBackend:
         for link, spec in self.pipeline.links.items():
             if not spec.on(self.name):
                 continue
-            upstream = f"127.0.0.1:{self.ports[spec.to]}"
+            upstream = spec.upstream or f"127.0.0.1:{self.ports[spec.to]}"
             self.links[link] = self._proxy.create(link, listen="127.0.0.1:0", upstream=upstream)
         for command in self.pipeline.setup:
             self._run_setup([self._fill(part) for part in command])
