@@ -7,7 +7,9 @@ It wraps the pipeline's user class, turns the scenario's ``load`` block into a
 request to ``CHAOS_REQUEST_LOG`` as one :class:`~harness.timeline.requests.Request`
 line: its intended start (the first request of a task: its slot's due time; later
 ones: their own start), its actual start, its service time, outcome and answer flags
-(the top-level ``true`` booleans of a JSON answer, e.g. ``fallback``). The slots that
+(the top-level fields of a JSON answer that are ``true`` and among the pipeline's
+declared ``answers.flags``, ``CHAOS_FLAGS``; every ``true`` field when it declares
+none). The slots that
 came due while a user was blocked are written too, as ``sent: false`` lines with the
 blocking request's outcome. Configuration comes from environment variables set by
 ``harness.load``.
@@ -37,6 +39,7 @@ _spec = importlib.util.spec_from_file_location("pipeline_locustfile", os.environ
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 _LOAD = json.loads(os.environ["CHAOS_LOAD"])
+_FLAGS = frozenset(json.loads(os.environ.get("CHAOS_FLAGS") or "[]"))
 _log = open(os.environ["CHAOS_REQUEST_LOG"], "ab", buffering=1 << 16)
 _log_errors = {"count": 0, "first": None}
 _lines = {"sent": 0, "omitted": 0}
@@ -88,7 +91,7 @@ def _flags(response):
         return ()
     if not isinstance(answer, dict):
         return ()
-    return tuple(key for key, value in answer.items() if value is True)
+    return tuple(key for key, value in answer.items() if value is True and (not _FLAGS or key in _FLAGS))
 
 
 @events.request.add_listener

@@ -40,8 +40,10 @@ class LoadDriver:
     """One Locust run against ``host`` with the scenario's load."""
 
     def __init__(self, *, load: LoadSpec, host: str, locustfile: Path, run_dir: Path,
-                 journal: Journal, seed: int = 0):
+                 journal: Journal, seed: int = 0, user_class: str = "PipelineUser",
+                 flags: tuple[str, ...] = ()):
         self.load, self.host, self.locustfile = load, host, locustfile
+        self.user_class, self.flags = user_class, tuple(flags)
         self.run_dir, self.journal, self.seed = Path(run_dir), journal, seed
         self.events_path = self.run_dir / LOAD_EVENTS_FILE
         self.process: subprocess.Popen | None = None
@@ -53,6 +55,7 @@ class LoadDriver:
     def start(self, timeout: float = 60.0) -> float:
         """Launch Locust and wait until it has started; return the start time (epoch)."""
         env = {**os.environ, "CHAOS_USER_FILE": str(self.locustfile), "CHAOS_SEED": str(self.seed),
+               "CHAOS_USER_CLASS": self.user_class, "CHAOS_FLAGS": json.dumps(self.flags),
                "CHAOS_LOAD": json.dumps({"users": self.load.users, "spawn_rate": self.load.spawn_rate,
                                      "duration": self.load.duration,
                                      "rate_per_user": self.load.rate_per_user}),
@@ -124,7 +127,8 @@ class FakeLoadDriver:
     on ``clock``, sends no request (``requests.jsonl`` stays empty)."""
 
     def __init__(self, *, load: LoadSpec, host: str, locustfile: Path, run_dir: Path | None,
-                 journal: Journal, seed: int = 0, clock: "Clock"):
+                 journal: Journal, seed: int = 0, clock: "Clock", user_class: str = "PipelineUser",
+                 flags: tuple[str, ...] = ()):
         self.load, self.host, self.journal, self.clock = load, host, journal, clock
         self.started_at: float | None = None
         self._stopped = False

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.errors import InvalidScenario, Problem
+from harness.faults.base import DataFault
 from harness.faults.registry import fault_kinds, get_fault
 from harness.located import not_a_mapping, problem_at, problems_of
 from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario
@@ -85,6 +86,7 @@ class _Loader:
             for i, fault in faults or ():
                 self._check_targets(pipeline, backend, fault, i)
                 self._check_store(pipeline, fault, i)
+            self._check_flags(pipeline, data)
             self._check_upstreams(pipeline, backend, data.get("allowed_hosts"))
             if scenario is not None and scenario.runbook is not None:
                 self._check_runbook(scenario, pipeline)
@@ -175,29 +177,49 @@ class _Loader:
                          f"backend; this scenario's backend is {backend!r}")
 
     def _check_store(self, pipeline: Pipeline, fault: FaultSpec, i: int) -> None:
-        """A data fault names only declared feature columns, never the key."""
-        if get_fault(fault.kind)(fault.params).target() != "feature_store":
+        """A data fault names a declared store, and only its declared feature columns, never the key."""
+        if not issubclass(get_fault(fault.kind), DataFault):
             return
-        loc, store = ("faults", i, fault.kind), pipeline.feature_store
-        if store is None:
-            self.problem(loc, f"pipeline {pipeline.name!r} declares no feature_store")
+        loc = ("faults", i, fault.kind)
+        try:
+            _, store = pipeline.store_named(getattr(fault.params, "store", None))
+        except LookupError as exc:
+            self.problem(loc + (("store",) if getattr(fault.params, "store", None) else ()), str(exc))
             return
         declared = store.columns
+        what = f"hashes {store.key_pattern!r}" if store.redis else f"table {store.table!r}"
         named = [(("column",), getattr(fault.params, "column", None))]
         named += [(("columns", j), c) for j, c in enumerate(getattr(fault.params, "columns", None) or ())]
         for where, column in named:
             if column is None:
                 continue
             if column == store.key:
-                self.problem(loc + where, f"{column!r} is the key of table {store.table!r}; "
+                self.problem(loc + where, f"{column!r} is the key of {what}; "
                              f"data faults change feature columns only")
             elif declared is not None and column not in declared:
-                self.problem(loc + where, f"table {store.table!r} of pipeline {pipeline.name!r} has "
+                self.problem(loc + where, f"{what} of pipeline {pipeline.name!r} has "
                              f"no column {column!r}; its columns are: {', '.join(declared)}")
         renamed = getattr(fault.params, "rename_to", None)
         if renamed is not None and (renamed == store.key or renamed in (declared or ())):
-            self.problem(loc + ("rename_to",), f"table {store.table!r} already has a column "
+            self.problem(loc + ("rename_to",), f"{what} already has a column "
                          f"{renamed!r}; rename to a new name")
+
+    def _check_flags(self, pipeline: Pipeline, data: dict[str, Any]) -> None:
+        """Each ``<flag>_rate`` SLO names a flag the pipeline declares (when it declares any)."""
+        declared = pipeline.answers.flags
+        if not declared:
+            return
+        expect = data.get("expect") if isinstance(data.get("expect"), dict) else {}
+        steady = data.get("steady_state") if isinstance(data.get("steady_state"), dict) else {}
+        during = expect.get("during") if isinstance(expect.get("during"), dict) else {}
+        sets = [(("steady_state", "slo"), steady.get("slo")), (("expect", "overall"), expect.get("overall")),
+                *((("expect", "during", name), slo) for name, slo in during.items())]
+        for loc, slo in sets:
+            for key in slo if isinstance(slo, dict) else ():
+                if (isinstance(key, str) and key.endswith("_rate") and key != "error_rate"
+                        and key[:-len("_rate")] not in declared):
+                    self.problem(loc + (key,), f"pipeline {pipeline.name!r} declares no flag "
+                                 f"{key[:-len('_rate')]!r}; its flags are: {', '.join(declared)}")
 
     def _check_upstreams(self, pipeline: Pipeline, backend: Any, allowed: Any) -> None:
         """Blast radius: a link may lead off loopback only to a host the scenario allows."""

@@ -6,9 +6,9 @@ API, and faults injected as context managers.
     @pytest.mark.chaos_pipeline("path/to/pipeline", backend="process")
     def test_answers_while_slow(chaos_pipeline, inject, chaos_toxiproxy):
         with inject.latency("features", ms=300) as slow:
-            answer = chaos_pipeline.post("ingress", "/predict", json={...})
+            answer = chaos_pipeline.get("ingress", "/recommendations?user_id=1")
         assert all(call.ok for call in slow.calls)
-        with inject.kill("model-server") as killed:
+        with inject.kill("recommender") as killed:
             ...
 
 * ``chaos_pipeline``: the pipeline named by the ``chaos_pipeline`` marker (else the

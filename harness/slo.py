@@ -126,16 +126,19 @@ def _no_requests(stats: WindowStats) -> str:
 
 
 class _RateCheck(Check):
-    metric: ClassVar[str]
-    count: ClassVar[str]
+    metric: str
 
     def judge(self, stats: WindowStats) -> Verdict:
         """The rate over ``stats``; unknown without requests."""
-        rate = getattr(stats, self.metric)
+        rate = stats.metric(self.metric)
         if rate is None:
             return self.verdict(Status.UNKNOWN, None, _no_requests(stats))
-        shown = f"{_pct(rate)} ({getattr(stats, self.count)} of {stats.requests} requests)"
+        shown = f"{_pct(rate)} ({self.counted_in(stats)} of {stats.requests} requests)"
         return self.compare(self.metric, rate, shown, None)
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """The numerator of the rate over ``stats``."""
+        raise NotImplementedError
 
     def holds_batch(self, batch: WindowBatch) -> np.ndarray:
         """The rate of each window against the bound."""
@@ -152,21 +155,32 @@ class _RateCheck(Check):
 class MaxErrorRate(_RateCheck):
     """Failed requests over all requests due, e.g. ``error_rate: "< 1%"``."""
 
-    metric, count = "error_rate", "errors"
+    metric = "error_rate"
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """Failed requests in the window."""
+        return stats.errors
 
     def counted(self, batch: WindowBatch) -> np.ndarray:
         """Failed requests per window."""
         return batch.requests_due - batch.count(batch.requests.ok)
 
 
-class MaxFallbackRate(_RateCheck):
-    """Requests answered by a fallback over all requests, e.g. ``fallback_rate: "< 5%"``."""
+class MaxFlagRate(_RateCheck):
+    """Answers carrying one of the pipeline's flags over all requests due, e.g.
+    ``fallback_rate: "< 5%"`` for the flag ``fallback`` (``answers.flags``)."""
 
-    metric, count = "fallback_rate", "fallbacks"
+    def __init__(self, name: str, threshold: Threshold, *, flag: str):
+        super().__init__(name, threshold)
+        self.flag, self.metric = flag, f"{flag}_rate"
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """Answers carrying the flag in the window."""
+        return stats.flags.get(self.flag, 0)
 
     def counted(self, batch: WindowBatch) -> np.ndarray:
-        """Fallback answers per window."""
-        return batch.count(batch.requests.fallback)
+        """Answers carrying the flag, per window."""
+        return batch.count(batch.requests.flag(self.flag))
 
 
 class MaxLatencyPercentile(Check):
@@ -260,18 +274,24 @@ def _latency(percentile: int) -> Callable[[str, Threshold], Check]:
 
 CHECKS: dict[str, Callable[[str, Threshold], Check]] = {
     "error_rate": MaxErrorRate,
-    "fallback_rate": MaxFallbackRate,
     "p50_ms": _latency(50),
     "p95_ms": _latency(95),
     "p99_ms": _latency(99),
     "throughput_rps": MinThroughput,
 }
-"""One check family per ``SLOSet`` field."""
+"""One check family per ``SLOSet`` field; any other ``<flag>_rate`` is a :class:`MaxFlagRate`."""
+
+
+def check_for(metric: str, name: str, bound: Threshold) -> Check:
+    """The check of ``metric`` (a ``SLOSet`` key), named ``name``."""
+    if metric in CHECKS:
+        return CHECKS[metric](name, bound)
+    return MaxFlagRate(name, bound, flag=metric.removesuffix("_rate"))
 
 
 def checks_for(slo: SLOSet, prefix: str) -> list[Check]:
     """One check per SLO set in ``slo``, named ``<prefix>.<metric>``."""
-    return [CHECKS[metric](f"{prefix}.{metric}", bound) for metric, bound in slo.items()]
+    return [check_for(metric, f"{prefix}.{metric}", bound) for metric, bound in slo.items()]
 
 
 class SteadyState(Check):

@@ -121,6 +121,8 @@ class RunStarted(Record):
     argv: list[str] = field(default_factory=list)
     pid: int | None = None
     cmdline: list[str] | None = None
+    flags: list[str] = field(default_factory=list)
+    """The pipeline's declared answer flags (``answers.flags``): each is a ``<flag>_rate``."""
 
 
 @kind("run_finished")
