@@ -146,8 +146,12 @@ def to_iso(ts: float) -> str:
 
 
 def load_run(run_dir: Path | str) -> Run:
-    """Read ``journal.jsonl``, ``requests.jsonl`` and ``load-events.jsonl`` into a Run."""
+    """Read ``journal.jsonl``, ``requests.jsonl`` and ``load-events.jsonl`` into a Run
+    (Locust workers' request logs left unmerged by a killed run are merged first)."""
+    from harness.requestmerge import merge_worker_logs
+
     run_dir = Path(run_dir)
+    merge_worker_logs(run_dir)
     events = run_dir / LOAD_EVENTS_FILE
     totals = load_totals(scan_jsonl(events)[0]) if events.exists() else None
     return build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
