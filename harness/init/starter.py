@@ -2,7 +2,7 @@
 
 Each is text with comments saying where each value came from, so the team can see
 what was inferred and edit it. The starter load asks the ingress for the path of its
-health check (or ``/``), the starter scenario adds 200 ms on one link for 6 s under
+health check (or ``/``), the starter scenario adds 200 ms on one link for 5 s under
 light load: the first dependency link, else the ingress.
 """
 
@@ -18,7 +18,7 @@ from harness.init.edges import Topology
 from harness.init.override import PROXY_API_PORT, ProxyPlan
 
 USER_CLASS = "PipelineUser"
-FAULT_AT_S, FAULT_FOR_S, LOAD_S, LATENCY_MS = 8, 6, 24, 200
+FAULT_AT_S, FAULT_FOR_S, LOAD_S, LATENCY_MS = 6, 5, 18, 200
 
 
 def _flow(value) -> str:
@@ -92,7 +92,7 @@ class {USER_CLASS}(FastHttpUser):
 
 
 def scenario_yaml(*, name: str, link: str) -> str:
-    """The starter scenario: light load, 200 ms on ``link`` for 6 s, SLOs that should hold."""
+    """The starter scenario: light load, 200 ms on ``link`` for 5 s, SLOs that should hold."""
     fault = f"slow-{link}"
     return f"""# Starter scenario written by `chaos-harness init`: light load through the ingress,
 # {LATENCY_MS} ms more on the `{link}` link for {FAULT_FOR_S} s. Run: chaos-harness run starter-scenario.yaml
