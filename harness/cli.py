@@ -1,10 +1,11 @@
-"""``chaos-harness``: validate | schema | run | check | report | init | proxy serve | images build | cleanup.
+"""``chaos-harness``: validate | schema | run | check | report | compare | init | proxy serve | images build | cleanup.
 
 Exit codes (the same for every command):
-    0  done, every SLO held
+    0  done, every SLO held (and, with --baseline, nothing regressed)
     1  an SLO failed (the system under test missed it)
     2  invalid input (scenario file, arguments, a directory that cannot serve); nothing was started
     3  the harness or its environment failed (Docker, proxy, processes, a file it could not write)
+    4  every SLO held, but the run regressed against its --baseline by more than --max-regression
   130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
 
-EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_REGRESSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 _MAX_SEED = 2**63 - 1
 
 
@@ -58,11 +59,36 @@ def _run(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.dry_run:
         return _dry_run(scenario, args)
+    baseline = _baseline(args, scenario.name)
     _writable_dir(Path(args.reports_dir), "--reports-dir")
     result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
-                          backend=args.backend)
+                          backend=args.backend, baseline=baseline)
     return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
                                             f"--backend {args.backend or scenario.backend}")
+
+
+def _baseline(args: argparse.Namespace, scenario: str):
+    """``--baseline RUN_DIR``: the BaselineChosen record to journal, or None; the baseline
+    must be a judged run of the same scenario (else _BadArgument, nothing started)."""
+    from harness.compare import NotARun, read_report
+    from harness.regression import figures
+    from harness.timeline.records import BaselineChosen
+
+    if args.baseline is None:
+        if args.max_regression is not None:
+            raise _BadArgument("--max-regression needs --baseline RUN_DIR")
+        return None
+    try:
+        report = read_report(Path(args.baseline))
+    except NotARun as exc:
+        raise _BadArgument(f"--baseline {exc}") from None
+    if report.get("scenario") != scenario:
+        raise _BadArgument(f"--baseline {args.baseline}: a run of scenario {report.get('scenario')!r}, "
+                           f"not {scenario!r}")
+    return BaselineChosen(baseline_run_id=str(report.get("run_id")),
+                          baseline_dir=str(Path(args.baseline).resolve()),
+                          max_regression=args.max_regression if args.max_regression is not None else 0.2,
+                          figures=figures(report))
 
 
 def _dry_run(scenario, args: argparse.Namespace) -> int:
@@ -99,6 +125,15 @@ def _run_exit_code(result, *, reproduce: str) -> int:
     if result.verdict != "passed":
         print(f"reproduce: {reproduce}", file=sys.stderr)
         return EXIT_SLO
+    return _regression_exit_code(result.report)
+
+
+def _regression_exit_code(report: dict) -> int:
+    """EXIT_REGRESSED when the report's --baseline checks regressed, else EXIT_OK."""
+    if report.get("regression", {}).get("verdict") == "regressed":
+        print(f"regressed against baseline {report['regression']['baseline_run_id']} "
+              f"(every SLO held)", file=sys.stderr)
+        return EXIT_REGRESSED
     return EXIT_OK
 
 
@@ -111,7 +146,14 @@ def _print_summary(report: dict | None) -> None:
         print(f"  unplanned at t={event['t_s']:.1f} s ({event['phase']}): {event['what']}")
     for problem in report.get("integrity", []):
         print(f"  incomplete record: {problem}")
-    print(f"verdict: {report.get('verdict')}")
+    regression = report.get("regression")
+    if regression:
+        print(f"against baseline {regression['baseline_run_id']} "
+              f"(max regression +{regression['max_regression']:.0%}):")
+        for check in regression["checks"]:
+            print(f"  [{check['status'].upper():9}] {check['message']}")
+    print(f"verdict: {report.get('verdict')}"
+          + (f", {regression['verdict']} against the baseline" if regression else ""))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -132,7 +174,28 @@ def _report(args: argparse.Namespace) -> int:
     print(f"report: {Path(args.run_dir) / 'report.html'}")
     if args.command == "report":
         return EXIT_OK
-    return {"passed": EXIT_OK, "unknown": EXIT_INFRA}.get(report["verdict"], EXIT_SLO)
+    if report["verdict"] == "passed":
+        return _regression_exit_code(report)
+    return {"unknown": EXIT_INFRA}.get(report["verdict"], EXIT_SLO)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.compare import NotARun, comparison, read_report, render_html, render_text
+
+    try:
+        a, b = read_report(Path(args.run_a)), read_report(Path(args.run_b))
+    except NotARun as exc:
+        raise _BadArgument(f"compare {exc}") from None
+    table = comparison(a, b, args.max_regression)
+    print(render_text(table, a, b), end="")
+    html = Path(args.html) if args.html else Path(args.run_b) / f"compare-{a.get('run_id')}.html"
+    try:
+        html.write_text(render_html(table, a, b), encoding="utf-8")
+    except OSError as exc:
+        raise _BadArgument(f"--html {html}: cannot write there ({exc.strerror or exc})") from None
+    print(f"html: {html}")
+    regressed = args.max_regression is not None and (table["check"] == "regressed").any()
+    return EXIT_REGRESSED if regressed else EXIT_OK
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -192,7 +255,20 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the resolved plan (times, targets, toxics, data changes); start nothing")
+    cmd.add_argument("--baseline", default=None, metavar="RUN_DIR",
+                     help="an earlier run of this scenario: exit 4 if recovery time, error rate or "
+                          "p99 latency got worse than there by more than --max-regression")
+    cmd.add_argument("--max-regression", type=_bound, default=None, metavar="PCT",
+                     help="the bound for --baseline, e.g. 20%% (the default) or 0.2")
     cmd.set_defaults(func=_run)
+    cmd = commands.add_parser("compare", help="two runs side by side: per-SLO and per-window deltas")
+    cmd.add_argument("run_a")
+    cmd.add_argument("run_b")
+    cmd.add_argument("--html", default=None, metavar="FILE",
+                     help="where to write the HTML page (default: RUN_B/compare-<A's run id>.html)")
+    cmd.add_argument("--max-regression", type=_bound, default=None, metavar="PCT",
+                     help="also mark the --baseline checks; exit 4 if one regressed")
+    cmd.set_defaults(func=_compare)
     for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed, "
                                  "3 if its record is incomplete)"),
                        ("report", "rebuild a run's reports from its journal and request log")):
@@ -230,6 +306,16 @@ def _seed(text: str) -> int:
     if not 0 <= value <= _MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1 (got {text})")
     return value
+
+
+def _bound(text: str) -> float:
+    """``--max-regression``: ``20%`` or ``0.2``."""
+    from harness.regression import parse_bound
+
+    try:
+        return parse_bound(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _resolution(text: str) -> float:

@@ -18,14 +18,15 @@ passed. ``status`` is the harness's own (``completed``, ``interrupted``, ``error
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.analysis import FaultWindow, Run, to_iso
 from harness.recovery import Recovery
+from harness.regression import Regression, figures, regression
 from harness.series import Series, series
 from harness.slo import Status, Verdict, evaluate, recoveries, resolution_of
-from harness.timeline.records import ProxyServerDied, RunFinished, ServiceDied
+from harness.timeline.records import BaselineChosen, ProxyServerDied, RunFinished, ServiceDied
 from harness.windows import WindowStats, baseline_window, total_stats, window_stats
 
 REPORT_FORMAT = 2
@@ -90,6 +91,8 @@ class Judgement:
     unplanned: tuple[UnplannedDeath, ...]
     error: str | None
     """``run_finished.error``: why the harness itself failed, if it did."""
+    regression: Regression | None = None
+    """The checks against the run's ``--baseline`` (``harness.regression``), if it had one."""
 
     @property
     def run_id(self) -> str:
@@ -135,6 +138,7 @@ class Judgement:
             "windows": [{"name": w.name, "window": w.kind, **w.stats.to_dict()}
                         for w in self.windows],
             "series": self.series.to_json(),
+            **({"regression": self.regression.to_json()} if self.regression else {}),
         }
 
 
@@ -153,11 +157,17 @@ def judge(run: Run, *, resolution: float | None = None) -> Judgement:
     passed = all(v.status is Status.PASSED for v in verdicts)
     verdict = Status.UNKNOWN if run.integrity else Status.PASSED if passed else Status.FAILED
     finished = next((r for r in run.records if isinstance(r, RunFinished)), None)
-    return Judgement(
+    judgement = Judgement(
         run=run, verdict=verdict, resolution_s=step, slos=verdicts,
         faults=tuple(FaultOutcome(f, measured[f.name]) for f in run.faults),
         totals=total_stats(run), windows=_windows(run), series=series(run, step),
         unplanned=_unplanned(run), error=finished.error if finished else None)
+    chosen = next((r for r in run.records if isinstance(r, BaselineChosen)), None)
+    if chosen is None:
+        return judgement
+    return replace(judgement, regression=regression(
+        chosen.figures, figures(judgement.to_json()), bound=chosen.max_regression,
+        baseline_run_id=chosen.baseline_run_id, baseline_dir=chosen.baseline_dir))
 
 
 def _windows(run: Run) -> tuple[NamedWindow, ...]:

@@ -54,7 +54,8 @@ from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
 from harness.runlock import RunLock
 from harness.timeline.events import Events
-from harness.timeline.records import Phase, ProxyServerDied, Record, RunFinished, RunStarted
+from harness.timeline.records import (BaselineChosen, Phase, ProxyServerDied, Record, RunFinished,
+                                      RunStarted)
 
 _PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
                "merchant_category": "grocery"}
@@ -104,11 +105,13 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path = Path("reports"),
                  backend: str | None = None, log: Callable[[str], None] | None = print,
-                 events: Events | None = None, parts: Parts | None = None) -> RunResult:
+                 events: Events | None = None, parts: Parts | None = None,
+                 baseline: BaselineChosen | None = None) -> RunResult:
     """Run one scenario end to end and return its result; never leaves anything running.
 
     ``log`` prints the console lines (None: quiet); ``events`` lets a caller subscribe to
-    the run's records before it starts (the pytest plugin, a live view).
+    the run's records before it starts (the pytest plugin, a live view); ``baseline``
+    (``run --baseline``) is journaled after the header, and the run judged against it.
     """
     from harness import reporting  # noqa: F401  loaded before the run, so an interrupted run reports fast
     from harness.console import Console
@@ -125,7 +128,8 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
         with RunGuard(journal) as guard:
             error = execute(scenario, scenario_file=scenario_file, backend_name=backend_name,
                             run_dir=run_dir, journal=journal, guard=guard, parts=parts,
-                            header=_header(scenario, scenario_file, backend_name, run_dir))
+                            header=_header(scenario, scenario_file, backend_name, run_dir),
+                            baseline=baseline)
             report, reports_error = _reports(run_dir, guard, log or (lambda _: None))
             journal.close()
         return RunResult(run_dir, run_status(guard, error), report, error, reports_error,
@@ -135,7 +139,8 @@ def run_scenario(scenario: Scenario, *, scenario_file: Path, reports_dir: Path =
 
 
 def execute(scenario: Scenario, *, scenario_file: Path, backend_name: str, run_dir: Path,
-            journal: Journal, guard: RunGuard, parts: Parts, header: dict[str, Any]) -> str | None:
+            journal: Journal, guard: RunGuard, parts: Parts, header: dict[str, Any],
+            baseline: BaselineChosen | None = None) -> str | None:
     """Every phase up to ``run_finished`` (not the reports); returns the run's error or None.
 
     Never raises: an error, an abort or a signal ends the run in order (see the module
@@ -146,6 +151,8 @@ def execute(scenario: Scenario, *, scenario_file: Path, backend_name: str, run_d
     try:
         try:
             journal.emit(RunStarted(**header))
+            if baseline is not None:
+                journal.emit(baseline)
             _run(scenario, scenario_file, backend_name, run_dir, journal, guard, parts)
         finally:
             guard.hold()  # nothing raises from here on: the run ends in order

@@ -36,7 +36,7 @@ class HtmlReporter(Reporter):
         """The whole HTML page."""
         title = f"{judgement.scenario}: {judgement.verdict.value} ({judgement.run_id})"
         body = "\n".join([_header(judgement), _charts(judgement), _slo_table(judgement),
-                          _unplanned_table(judgement), _fault_table(judgement),
+                          _regression_table(judgement), _unplanned_table(judgement), _fault_table(judgement),
                           _windows_table(judgement), _journal_table(judgement)])
         return _TEMPLATE.substitute(title=escape(title), body=body)
 
@@ -114,6 +114,22 @@ def _slo_table(j: Judgement) -> str:
     rows = [[v.name, (v.status.value, v.status.value), v.observed, v.threshold, v.message]
             for v in j.slos]
     return "<h2>SLOs</h2>" + _table(["SLO", "status", "observed", "threshold", "message"], rows)
+
+
+def _regression_table(j: Judgement) -> str:
+    r = j.regression
+    if r is None:
+        return ""
+    css = {"passed": "passed", "regressed": "failed", "unknown": "unknown"}
+    rows = [[c.figure.name, c.figure.metric, (c.status, css[c.status]), c.baseline, c.observed,
+             "" if c.change is None else f"{c.change:+.0%}", c.message] for c in r.checks]
+    heading = (f"<h2>Against baseline {escape(r.baseline_run_id)} "
+               f"<span class=\"badge {css[r.verdict]}\">{escape(r.verdict)}</span></h2>"
+               f"<p class=\"meta\">Bound: +{r.max_regression:.0%} over the baseline's value "
+               f"(at least 1 percentage point of error rate, 10 ms of p99, 1 s of recovery). "
+               f"Separate from the SLO verdict: exit code 4 when only this failed.</p>")
+    return heading + _table(["window / fault", "metric", "status", "baseline", "observed",
+                             "change", "message"], rows)
 
 
 def _unplanned_table(j: Judgement) -> str:

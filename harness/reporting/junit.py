@@ -1,5 +1,8 @@
 """``junit.xml``: one ``<testcase>`` per SLO verdict, for CI dashboards.
 
+A run with a ``--baseline`` also gets one case per regression check (classname
+``<scenario>.regression``); ``regressed`` becomes ``<failure>``.
+
 ``failed`` becomes ``<failure>``, ``unknown`` becomes ``<error>`` (the harness could not
 judge: that is not the system's fault, but it is not a pass either). A run whose record
 is incomplete (``harness.integrity``) gets one more case, ``record_complete``, in error.
@@ -23,9 +26,11 @@ class JUnitReporter(Reporter):
     def render(self, judgement: Judgement) -> str:
         """The JUnit XML document."""
         slos, incomplete = judgement.slos, bool(judgement.integrity)
+        checks = judgement.regression.checks if judgement.regression else ()
         counts = {
-            "tests": str(len(slos) + incomplete),
-            "failures": str(sum(s.status is Status.FAILED for s in slos)),
+            "tests": str(len(slos) + incomplete + len(checks)),
+            "failures": str(sum(s.status is Status.FAILED for s in slos)
+                            + sum(c.status == "regressed" for c in checks)),
             "errors": str(sum(s.status is Status.UNKNOWN for s in slos) + incomplete),
             "skipped": "0",
             "time": f"{judgement.totals.duration_s:.3f}",
@@ -53,6 +58,12 @@ class JUnitReporter(Reporter):
             elif slo.status is Status.UNKNOWN:
                 ET.SubElement(case, "error", message=slo.message,
                               type="SLOUnknown").text = detail
+        for check in checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{judgement.scenario}.regression",
+                                 name=f"{check.figure.name}.{check.figure.metric}", time="0")
+            if check.status == "regressed":
+                ET.SubElement(case, "failure", message=check.message,
+                              type="Regression").text = check.message
         if incomplete:
             case = ET.SubElement(suite, "testcase", classname=judgement.scenario,
                                  name="record_complete", time="0")

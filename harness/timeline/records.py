@@ -132,6 +132,18 @@ class RunFinished(Record):
     signals: list[str] = field(default_factory=list)
 
 
+@kind("baseline_chosen")
+class BaselineChosen(Record):
+    """``run --baseline``: the earlier run this one is held to, and its figures
+    (``harness.regression.figures``), copied so the run is judged from its own files."""
+
+    baseline_run_id: str
+    baseline_dir: str
+    max_regression: float
+    """The bound, a fraction (0.2 is 20 %)."""
+    figures: dict[str, float | None] = field(default_factory=dict)
+
+
 @kind("phase_started")
 class PhaseStarted(Record):
     """The run entered the record's ``phase``."""
