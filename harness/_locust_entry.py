@@ -7,14 +7,18 @@ It wraps the pipeline's user class, turns the scenario's ``load`` block into a
 request to ``CHAOS_REQUEST_LOG`` as one :class:`~harness.timeline.requests.Request`
 line: its intended start (the first request of a task: its slot's due time; later
 ones: their own start), its actual start, its service time, outcome and answer flags
-(the top-level ``true`` booleans of a JSON answer, e.g. ``fallback``). The slots that
+(the top-level fields of a JSON answer that are ``true`` and among the pipeline's
+declared ``answers.flags``, ``CHAOS_FLAGS``; every ``true`` field when it declares
+none). The slots that
 came due while a user was blocked are written too, as ``sent: false`` lines with the
 blocking request's outcome. Configuration comes from environment variables set by
 ``harness.load``.
 
 To ``CHAOS_LOAD_EVENTS`` it writes ``test_start`` and, when Locust quits (after its users
 stopped), ``totals``: Locust's own request and failure counts, the lines it wrote
-(``sent``, ``omitted``), and how many writes to the request log failed (a full disk).
+(``sent``, ``omitted``), how many writes to the request log failed (a full disk) and
+how many lines the live feed dropped (``harness.feed``: each line also goes, never
+blocking, to the pipe ``CHAOS_REQUEST_FEED_FD`` when set).
 ``harness.integrity`` checks the log against them.
 """
 
@@ -35,9 +39,14 @@ _spec = importlib.util.spec_from_file_location("pipeline_locustfile", os.environ
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 _LOAD = json.loads(os.environ["CHAOS_LOAD"])
+_FLAGS = frozenset(json.loads(os.environ.get("CHAOS_FLAGS") or "[]"))
 _log = open(os.environ["CHAOS_REQUEST_LOG"], "ab", buffering=1 << 16)
 _log_errors = {"count": 0, "first": None}
 _lines = {"sent": 0, "omitted": 0}
+_feed = {"fd": int(os.environ["CHAOS_REQUEST_FEED_FD"]) if os.environ.get("CHAOS_REQUEST_FEED_FD") else None,
+         "dropped": 0}
+if _feed["fd"] is not None:
+    os.set_blocking(_feed["fd"], False)
 _user_ids = itertools.count()
 _environment = None
 
@@ -82,7 +91,7 @@ def _flags(response):
         return ()
     if not isinstance(answer, dict):
         return ()
-    return tuple(key for key, value in answer.items() if value is True)
+    return tuple(key for key, value in answer.items() if value is True and (not _FLAGS or key in _FLAGS))
 
 
 @events.request.add_listener
@@ -106,8 +115,22 @@ def _record(request_type, name, response_time, response_length, response=None,
 
 
 def _write(request):
-    if _to_log(_log.write, orjson.dumps(request.to_json()) + b"\n"):
+    line = orjson.dumps(request.to_json()) + b"\n"
+    if _to_log(_log.write, line):
         _lines["sent" if request.sent else "omitted"] += 1
+    _to_feed(line)
+
+
+def _to_feed(line):
+    """Hand the line to the harness's live feed (harness.feed) without ever blocking."""
+    if _feed["fd"] is None:
+        return
+    try:
+        os.write(_feed["fd"], line)
+    except BlockingIOError:
+        _feed["dropped"] += 1
+    except OSError:  # the harness closed its end: no more feed
+        _feed["fd"] = None
 
 
 def _to_log(action, *args):
@@ -150,7 +173,8 @@ def _totals(exit_code, **_):
     total = _environment.stats.total
     _event("totals", requests=total.num_requests, failures=total.num_failures,
            sent=_lines["sent"], omitted=_lines["omitted"],
-           log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code)
+           log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code,
+           feed_dropped=_feed["dropped"])
 
 
 del _spec

@@ -85,10 +85,16 @@ class Requests:
     service_ms: np.ndarray
     ok: np.ndarray
     sent: np.ndarray
-    fallback: np.ndarray
+    flags: dict[str, np.ndarray]
+    """Flag name -> bool per request (the flags the run's answers carried)."""
 
     def __len__(self) -> int:
         return len(self.at)
+
+    def flag(self, name: str) -> np.ndarray:
+        """The column of flag ``name`` (all False when no answer carried it)."""
+        column = self.flags.get(name)
+        return column if column is not None else np.zeros(len(self), dtype=bool)
 
     def prefix(self, column: np.ndarray) -> np.ndarray:
         """Running count of a bool column, with a leading 0: the count over ``[lo, hi)``
@@ -116,6 +122,18 @@ class Run:
     signal arrived (even while the reports were written), ``crashed`` without it."""
     integrity: tuple[str, ...] = ()
     """Why the run's record is incomplete (``harness.integrity``); empty when complete."""
+
+    @property
+    def flag_names(self) -> tuple[str, ...]:
+        """The flags the run reports: the pipeline's declared ones, then any other an
+        answer carried, then any an SLO names (``<flag>_rate``)."""
+        named = [metric[:-5] for slo in self.scenario.slo_sets() for metric, _ in slo.items()
+                 if metric.endswith("_rate") and metric != "error_rate"]
+        out: list[str] = []
+        for name in (*self.header.flags, *sorted(self.requests.flags), *named):
+            if name not in out:
+                out.append(name)
+        return tuple(out)
 
     def iso(self, t: float | None) -> str | None:
         """Wall-clock ISO 8601 (UTC) of ``t`` seconds after load start."""
@@ -213,7 +231,8 @@ def place(log: RequestLog, zero: float, injections: Iterable[float]) -> Requests
     order = np.argsort(at, kind="stable")
     latency = (log.ts - log.intended_ts) * 1000.0 + log.service_ms
     return Requests(at=at[order], latency_ms=latency[order], service_ms=log.service_ms[order],
-                    ok=log.ok[order], sent=log.sent[order], fallback=log.fallback[order])
+                    ok=log.ok[order], sent=log.sent[order],
+                    flags={name: column[order] for name, column in log.flags.items()})
 
 
 def fault_windows(records: Iterable[Record], zero: float, load_end: float,

@@ -133,7 +133,7 @@ def _restore_store(record: StoreSnapshotting, journal: Journal) -> str:
 def _where(described: dict) -> str:
     if "path" in described:
         return str(described["path"])
-    return re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", str(described.get("dsn", "?")))
+    return re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", str(described.get("dsn") or described.get("url", "?")))
 
 
 def _delete_proxies(records: list[Record], journal: Journal) -> Iterator[str]:

@@ -6,6 +6,7 @@ Exit codes (the same for every command):
     2  invalid input (scenario file, arguments, a directory that cannot serve); nothing was started
     3  the harness or its environment failed (Docker, proxy, processes, a file it could not write)
     4  every SLO held, but the run regressed against its --baseline by more than --max-regression
+    5  aborted: a stop condition of the scenario (``abort_if``) held; every fault was healed at once
   130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
 
-EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_REGRESSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_REGRESSED, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 _MAX_SEED = 2**63 - 1
 
 
@@ -113,6 +114,9 @@ def _run_exit_code(result, *, reproduce: str) -> int:
         print(f"interrupted by {', '.join(result.signals)}: healed and torn down{also}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    if result.status == "aborted":
+        print(f"{result.error}: every fault healed, the run stopped", file=sys.stderr)
+        return EXIT_ABORTED
     if result.status != "completed" or result.report is None:
         why = result.error or "its reports could not be built (see the message above)"
         print(f"the harness failed: {why}", file=sys.stderr)

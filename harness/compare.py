@@ -1,7 +1,7 @@
 """``chaos-harness compare RUN_A RUN_B``: every comparable figure of two runs side by side.
 
 Reads each run's ``report.json`` (``harness.regression.figures``: per-SLO observed
-values, per-window error rate, fallback rate, latency percentiles and throughput, per-fault
+values, per-window error rate, flag rates, latency percentiles and throughput, per-fault
 recovery time) into one pandas table with the delta ``B - A`` and the relative change
 (against ``max(A, floor)``, as the regression checks measure it). Rendered as a
 terminal table and as a self-contained HTML page. With a bound, the figures

@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from harness.timeline.events import Events
-from harness.timeline.records import (FaultInjected, FaultReverted, LoadStarted, PipelineDown,
-                                      PipelineUp, ProxyServerDied, Record, RunStarted, ServiceDied)
+from harness.timeline.records import (ConditionHeld, FaultInjected, FaultReverted, LoadStarted, OperatorNote,
+                                      PipelineDown, PipelineUp, ProxyServerDied, Record, RunbookStepDone,
+                                      RunbookStepTriggered, RunStarted, ServiceDied)
 
 
 class Console:
@@ -56,6 +57,18 @@ class Console:
             return f"  {self._t(record.died_at or record.ts)} {record.service} died, not by the plan: {record.reason}"
         if isinstance(record, ProxyServerDied):
             return f"  {self._t(record.died_at or record.ts)} the fault proxy died: {record.reason}"
+        if isinstance(record, ConditionHeld):
+            what = {"abort": "STOP CONDITION", "detect": "alert"}.get(record.role, f"step {record.step} trigger")
+            return f"  {self._t(record.held_at)} {what}: {record.condition} holds"
+        if isinstance(record, RunbookStepTriggered):
+            return f"  {self._t(record.ts)} runbook step {record.step} ({record.trigger}): {record.title}"
+        if isinstance(record, RunbookStepDone):
+            how = record.answer if record.by == "operator" else (
+                f"exit {record.exit_code}{' (timed out)' if record.timed_out else ''}" if record.by == "command"
+                else "no command")
+            return f"  {self._t(record.ts)} runbook step {record.step} {'done' if record.ok else 'FAILED'}: {how}"
+        if isinstance(record, OperatorNote):
+            return f"  {self._t(record.ts)} note: {record.text}"
         if isinstance(record, PipelineDown):
             left = ", ".join(sorted(self._not_reverted))
             return ("pipeline down; every fault reverted" if not left else

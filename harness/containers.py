@@ -12,8 +12,7 @@ so ``chaos-harness cleanup`` finds whatever a killed test run left. Ports are
 published on 127.0.0.1 only.
 
 >>> with postgres_container() as pg:                     # doctest: +SKIP
-...     store = pg.feature_store()
-...     pg.load_features(seed=0, entities=100)
+...     store = pg.feature_store(table="items", key="item_id")
 """
 
 from __future__ import annotations
@@ -85,19 +84,6 @@ class PostgresHandle:
         from harness.stores.postgres import PostgresFeatureStore
 
         return PostgresFeatureStore(self.dsn, table=table, key=key)
-
-    def load_features(self, *, seed: int = 0, entities: int = 1000, table: str = "features") -> int:
-        """Load the reference pipeline's feature rows (as ``setup_pipeline.py`` makes them)."""
-        import importlib.util
-        import sys
-        from pathlib import Path
-
-        seed_py = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "docker" / "seed.py"
-        spec = importlib.util.spec_from_file_location("_chaos_seed", seed_py)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules.setdefault("_chaos_seed", module)
-        spec.loader.exec_module(module)
-        return module.load_table(self.dsn, seed, entities, table)
 
 
 @contextmanager

@@ -43,7 +43,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from harness.dockerutil import (DockerfilePlan, add_bytes, image_config, plan_dockerfile, sha256_file,
                                 write_tar)
@@ -427,13 +427,38 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
     return result
 
 
-COMPOSE_ROLES = ("postgres", "pipeline", "proxy")
-"""The roles ``docker-compose.chaos.yml`` runs."""
+COMPOSE_ROLES = ("postgres", "proxy")
+"""The shared roles a compose file may run besides its pipeline's own images."""
 
 
-def compose_environment() -> dict[str, str]:
-    """The variables ``docker-compose.chaos.yml`` reads its image tags from, as resolved here."""
-    return {_ROLE_VARIABLES[role]: IMAGES[role] for role in COMPOSE_ROLES}
+def image_variable(role: str) -> str:
+    """The variable a compose file reads role ``role``'s tag from (``<ROLE>_IMAGE``)."""
+    return _ROLE_VARIABLES.get(role) or re.sub(r"[^A-Z0-9]", "_", role.upper()) + "_IMAGE"
+
+
+def image_tag(role: str) -> str:
+    """The tag of role ``role``'s image: its variable if set, else ``chaos-harness/<role>:<tag>``."""
+    return IMAGES.get(role) or os.environ.get(image_variable(role), f"{OWN_PREFIX}{role}:{IMAGE_TAG}")
+
+
+def compose_environment(roles: Iterable[str] = ()) -> dict[str, str]:
+    """The variables a compose file reads its image tags from: the shared roles' and
+    ``roles``' (a pipeline's ``docker.images``), as resolved here."""
+    return {image_variable(role): image_tag(role) for role in (*COMPOSE_ROLES, *roles)}
+
+
+def compose_images(compose_file: Path, env: dict[str, str]) -> list[str]:
+    """The image tags ``compose_file``'s services name, ``${VAR:-default}`` resolved from ``env``."""
+    import yaml
+
+    spec = yaml.safe_load(Path(compose_file).read_text(encoding="utf-8")) or {}
+
+    def resolve(match: re.Match) -> str:
+        return env.get(match[1]) or (match[2] or "")
+
+    tags = [re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}", resolve, str(service["image"]))
+            for service in (spec.get("services") or {}).values() if isinstance(service, dict) and "image" in service]
+    return sorted(set(tags))
 
 
 def absent_images(tags: list[str], client=None) -> list[str]:
@@ -491,6 +516,6 @@ def build_main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["COMPOSE_ROLES", "IMAGES", "IMAGE_TAG", "OWN_PREFIX", "absent_images", "build_images", "build_main",
-           "compose_environment", "debian_mirror", "dockerfile_path", "ensure_wheelhouse", "missing_images",
+           "compose_environment", "compose_images", "image_tag", "image_variable", "debian_mirror", "dockerfile_path", "ensure_wheelhouse", "missing_images",
            "require_built", "runtime_requirements"]
 

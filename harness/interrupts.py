@@ -14,7 +14,9 @@ half: inside ``deferred()`` a signal waits until the step is done (and journaled
 
 Another thread can end the run too: ``abort(reason)`` (the fault proxy died) raises
 :class:`~harness.errors.RunAborted` in the main thread at its next instruction, by
-``_thread.interrupt_main`` (exit code 3, not 130: nobody asked for it).
+``_thread.interrupt_main`` (exit code 3, not 130: nobody asked for it). ``stop(reason)``
+does the same for a stop condition the scenario asked for (``abort_if``): the run's
+status is then ``aborted`` (exit code 5).
 
 >>> with RunGuard(journal) as guard:  # doctest: +SKIP
 ...     try:
@@ -51,6 +53,8 @@ class RunGuard:
         """Names of the signals received, in order (``SIGINT``, ``SIGTERM``)."""
         self.abort_reason: str | None = None
         """Why another thread ended the run, if one did."""
+        self.stopped = False
+        """True when a stop condition (``abort_if``) ended the run: its status is ``aborted``."""
         self._armed = True  # the next signal (or abort) raises; only ever once
         self._deferring = False
         self._pending: BaseException | None = None
@@ -99,6 +103,12 @@ class RunGuard:
         if self._installed:
             self._abort_requested = True
             _thread.interrupt_main(signal.SIGINT)
+
+    def stop(self, reason: str) -> None:
+        """From any thread: a stop condition held; end the run like :meth:`abort`, as ``aborted``."""
+        if self.abort_reason is None and self._armed:
+            self.stopped = True
+            self.abort(reason)
 
     def check(self) -> None:
         """Raise RunAborted if another thread aborted the run. For the runner's polling

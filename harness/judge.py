@@ -25,7 +25,8 @@ from harness.analysis import FaultWindow, Run, to_iso
 from harness.recovery import Recovery
 from harness.regression import Regression, figures, regression
 from harness.series import Series, series
-from harness.slo import Status, Verdict, evaluate, recoveries, resolution_of
+from harness.incident import Incident
+from harness.slo import Status, Verdict, evaluate, recoveries, resolution_of, run_incident
 from harness.timeline.records import BaselineChosen, ProxyServerDied, RunFinished, ServiceDied
 from harness.windows import WindowStats, baseline_window, total_stats, window_stats
 
@@ -91,6 +92,8 @@ class Judgement:
     unplanned: tuple[UnplannedDeath, ...]
     error: str | None
     """``run_finished.error``: why the harness itself failed, if it did."""
+    incident: Incident | None = None
+    """The runbook's fault, steps and detect/mitigate/recover times (None without a runbook)."""
     regression: Regression | None = None
     """The checks against the run's ``--baseline`` (``harness.regression``), if it had one."""
 
@@ -138,6 +141,7 @@ class Judgement:
             "windows": [{"name": w.name, "window": w.kind, **w.stats.to_dict()}
                         for w in self.windows],
             "series": self.series.to_json(),
+            "incident": self.incident.to_json() if self.incident else None,
             **({"regression": self.regression.to_json()} if self.regression else {}),
         }
 
@@ -161,7 +165,8 @@ def judge(run: Run, *, resolution: float | None = None) -> Judgement:
         run=run, verdict=verdict, resolution_s=step, slos=verdicts,
         faults=tuple(FaultOutcome(f, measured[f.name]) for f in run.faults),
         totals=total_stats(run), windows=_windows(run), series=series(run, step),
-        unplanned=_unplanned(run), error=finished.error if finished else None)
+        unplanned=_unplanned(run), error=finished.error if finished else None,
+        incident=run_incident(run, resolution=step))
     chosen = next((r for r in run.records if isinstance(r, BaselineChosen)), None)
     if chosen is None:
         return judgement

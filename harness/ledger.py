@@ -47,23 +47,23 @@ class TargetLedger:
         """Ahead of the planned time: a data fault that will be its store's first gets
         the store's snapshot now, so that its injection is only the change."""
         if fault.stacking is Stacking.DATA:
-            self._store_stack(ctx).take_snapshot(ctx)
+            self._store_stack(fault, ctx).take_snapshot(ctx)
 
     def abandon(self, fault: Fault, ctx: FaultContext) -> None:
         """``fault`` was prepared but will not be injected: drop a snapshot nobody uses."""
         if fault.stacking is Stacking.DATA:
-            self._store_stack(ctx).drop_unused(ctx)
+            self._store_stack(fault, ctx).drop_unused(ctx)
 
     def inject(self, fault: Fault, ctx: FaultContext) -> Undo:
         """Apply ``fault`` as its ``stacking`` says; return the undo for this fault alone."""
         if fault.stacking is Stacking.SHARED:
             return self._hold(fault, ctx)
         if fault.stacking is Stacking.DATA:
-            return self._store_stack(ctx).push(fault, ctx)
+            return self._store_stack(fault, ctx).push(fault, ctx)
         return fault.inject(ctx)
 
-    def _store_stack(self, ctx: FaultContext) -> "_StoreStack":
-        store = ctx.backend.feature_store()
+    def _store_stack(self, fault: Fault, ctx: FaultContext) -> "_StoreStack":
+        store = ctx.backend.store(getattr(fault.params, "store", None))
         key = json.dumps(store.describe(), sort_keys=True)
         return self._stores.setdefault(key, _StoreStack(store))
 

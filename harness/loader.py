@@ -9,7 +9,9 @@ Nothing here starts anything. ``load_scenario`` checks, in this order:
    ``pipeline.yaml``; faults must name its links and services, suit the backend,
    and name only the feature-store columns it declares;
 4. across keys (``_cross_check``): fault names, times within the load, expectations
-   that name faults and can be judged, a steady-state window that fits.
+   that name faults and can be judged, a steady-state window that fits;
+5. blast radius and runbook: a link's ``upstream`` off loopback only to a host listed
+   in ``allowed_hosts``; the runbook file parses and holds every bound step.
 
 Each problem names file, line and key path, in one message per problem::
 
@@ -24,11 +26,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.errors import InvalidScenario, Problem
+from harness.faults.base import DataFault
 from harness.faults.registry import fault_kinds, get_fault
 from harness.located import not_a_mapping, problem_at, problems_of
 from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario
 from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
+from harness.proxy.addr import is_loopback_host
+from harness.runbook import RunbookError, parse_runbook
 from harness.units import Threshold
 from harness.yamlfile import Loc, YamlDocument, read_yaml
 
@@ -81,6 +86,10 @@ class _Loader:
             for i, fault in faults or ():
                 self._check_targets(pipeline, backend, fault, i)
                 self._check_store(pipeline, fault, i)
+            self._check_flags(pipeline, data)
+            self._check_upstreams(pipeline, backend, data.get("allowed_hosts"))
+            if scenario is not None and scenario.runbook is not None:
+                self._check_runbook(scenario, pipeline)
         if scenario is not None:
             self._cross_check(scenario)
         if self.problems:
@@ -168,35 +177,102 @@ class _Loader:
                          f"backend; this scenario's backend is {backend!r}")
 
     def _check_store(self, pipeline: Pipeline, fault: FaultSpec, i: int) -> None:
-        """A data fault names only declared feature columns, never the key."""
-        if get_fault(fault.kind)(fault.params).target() != "feature_store":
+        """A data fault names a declared store, and only its declared feature columns, never the key."""
+        if not issubclass(get_fault(fault.kind), DataFault):
             return
-        loc, store = ("faults", i, fault.kind), pipeline.feature_store
-        if store is None:
-            self.problem(loc, f"pipeline {pipeline.name!r} declares no feature_store")
+        loc = ("faults", i, fault.kind)
+        try:
+            _, store = pipeline.store_named(getattr(fault.params, "store", None))
+        except LookupError as exc:
+            self.problem(loc + (("store",) if getattr(fault.params, "store", None) else ()), str(exc))
             return
         declared = store.columns
+        what = f"hashes {store.key_pattern!r}" if store.redis else f"table {store.table!r}"
         named = [(("column",), getattr(fault.params, "column", None))]
         named += [(("columns", j), c) for j, c in enumerate(getattr(fault.params, "columns", None) or ())]
         for where, column in named:
             if column is None:
                 continue
             if column == store.key:
-                self.problem(loc + where, f"{column!r} is the key of table {store.table!r}; "
+                self.problem(loc + where, f"{column!r} is the key of {what}; "
                              f"data faults change feature columns only")
             elif declared is not None and column not in declared:
-                self.problem(loc + where, f"table {store.table!r} of pipeline {pipeline.name!r} has "
+                self.problem(loc + where, f"{what} of pipeline {pipeline.name!r} has "
                              f"no column {column!r}; its columns are: {', '.join(declared)}")
         renamed = getattr(fault.params, "rename_to", None)
         if renamed is not None and (renamed == store.key or renamed in (declared or ())):
-            self.problem(loc + ("rename_to",), f"table {store.table!r} already has a column "
+            self.problem(loc + ("rename_to",), f"{what} already has a column "
                          f"{renamed!r}; rename to a new name")
+
+    def _check_flags(self, pipeline: Pipeline, data: dict[str, Any]) -> None:
+        """Each ``<flag>_rate`` SLO names a flag the pipeline declares (when it declares any)."""
+        declared = pipeline.answers.flags
+        if not declared:
+            return
+        expect = data.get("expect") if isinstance(data.get("expect"), dict) else {}
+        steady = data.get("steady_state") if isinstance(data.get("steady_state"), dict) else {}
+        during = expect.get("during") if isinstance(expect.get("during"), dict) else {}
+        sets = [(("steady_state", "slo"), steady.get("slo")), (("expect", "overall"), expect.get("overall")),
+                *((("expect", "during", name), slo) for name, slo in during.items())]
+        for loc, slo in sets:
+            for key in slo if isinstance(slo, dict) else ():
+                if (isinstance(key, str) and key.endswith("_rate") and key != "error_rate"
+                        and key[:-len("_rate")] not in declared):
+                    self.problem(loc + (key,), f"pipeline {pipeline.name!r} declares no flag "
+                                 f"{key[:-len('_rate')]!r}; its flags are: {', '.join(declared)}")
+
+    def _check_upstreams(self, pipeline: Pipeline, backend: Any, allowed: Any) -> None:
+        """Blast radius: a link may lead off loopback only to a host the scenario allows."""
+        allowed = set(allowed) if isinstance(allowed, list) else set()
+        for name, link in pipeline.links.items():
+            host = link.upstream_host
+            if host is None or not link.on(backend if backend in _BACKENDS else "auto"):
+                continue
+            if not is_loopback_host(host) and host not in allowed:
+                self.problem(("allowed_hosts",), f"link {name!r} of pipeline {pipeline.name!r} leads to "
+                             f"{link.upstream}, off this machine; the harness refuses to proxy (and "
+                             f"fault) a host the scenario does not list in allowed_hosts")
+
+    def _check_runbook(self, scenario: Scenario, pipeline: Pipeline) -> None:
+        """The runbook file parses and the bound steps exist in it."""
+        spec = scenario.runbook
+        try:
+            runbook = parse_runbook(pipeline.dir / spec.file)
+        except RunbookError as exc:
+            self.problem(("runbook", "file"), f"{spec.file!r} (in {pipeline.dir}): "
+                         + "; ".join(str(p) for p in exc.problems))
+            return
+        bound = [s.step for s in spec.steps]
+        for i, step in enumerate(spec.steps):
+            if step.step not in runbook.steps:
+                self.problem(("runbook", "steps", i, "step"), f"the runbook has no step {step.step}; "
+                             f"its steps are {sorted(runbook.steps)}")
+            if step.after is not None and step.after not in bound:
+                self.problem(("runbook", "steps", i, "after"), f"step {step.after} is not bound here; "
+                             f"bound steps: {bound}")
+            if bound.count(step.step) > 1 and bound.index(step.step) != i:
+                self.problem(("runbook", "steps", i, "step"), f"step {step.step} is bound twice")
 
     def _cross_check(self, scenario: Scenario) -> None:
         """Checks across keys, each its own method: a new check is one more entry here."""
         for check in (self._check_fault_names, self._check_fault_times, self._check_overlaps,
-                      self._check_expect_names, self._check_steady_window):
+                      self._check_expect_names, self._check_steady_window, self._check_runbook_times):
             check(scenario)
+
+    def _check_runbook_times(self, scenario: Scenario) -> None:
+        """time_to_* need a runbook and its fault; a ``fault`` it names must exist."""
+        names = [f.name for f in scenario.faults]
+        if scenario.runbook is not None and scenario.runbook.fault is not None \
+                and scenario.runbook.fault not in names:
+            self.problem(("runbook", "fault"), f"names no fault; faults are: {names}")
+        for key in ("time_to_detect", "time_to_mitigate", "time_to_recover"):
+            if getattr(scenario.expect, key) is None:
+                continue
+            if scenario.runbook is None:
+                self.problem(("expect", key), "needs a runbook: the times count from its fault to "
+                             "its alert, its last step and the steady state")
+            elif scenario.runbook_fault is None:
+                self.problem(("expect", key), "needs a fault: the times count from the runbook's fault")
 
     def _check_fault_names(self, scenario: Scenario) -> None:
         seen: set[str] = set()

@@ -10,10 +10,13 @@ to expect. Every class is frozen; vary a scenario with ``model_copy(update=...)`
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
+                      model_serializer, model_validator)
 
+from harness.conditions import ConditionText
 from harness.units import MAX_DURATION_S, Duration, SLOBound, Threshold, format_duration
 
 COMMON_FAULT_KEYS = ("name", "at", "for")
@@ -70,28 +73,68 @@ def _within(bound: Threshold | None, *, bare: str | None, units: tuple[str, ...]
 
 
 _SEVEN_DAYS = "0 and 7 days"
+_SLO_BOUND = TypeAdapter(SLOBound)
+
+
+FLAG_RATE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*_rate$"
+"""A flag's metric: ``<flag>_rate`` (the share of answers carrying ``<flag>``)."""
+
+
+def _a_rate(bound: Threshold | None) -> Threshold | None:
+    return _within(bound, bare=None, units=("%",), high=1.0, what="a rate",
+                   takes="a percentage ('< 1%') or a fraction ('< 0.01')",
+                   between="0% and 100% (a bare number is a fraction: 0 to 1)")
 
 
 class SLOSet(Frozen):
     """Bounds over one window of the request log; each key is one SLO.
 
-    Rates are between 0% and 100%, latencies and recovery times between 0 and 7 days,
-    throughput between 0 and 100,000 req/s; anything else is a typo caught by ``validate``.
+    Besides the fixed keys, ``<flag>_rate`` bounds the share of answers carrying one
+    of the pipeline's ``answers.flags`` (``fallback_rate``); ``validate`` checks the
+    flag is declared. Rates are between 0% and 100%, latencies and recovery times
+    between 0 and 7 days, throughput between 0 and 100,000 req/s; anything else is a
+    typo caught by ``validate``.
     """
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, allow_inf_nan=False,
+                              json_schema_extra=lambda schema: schema.update(
+                                  additionalProperties=False,
+                                  patternProperties={FLAG_RATE_PATTERN: schema["properties"]["error_rate"]}))
 
     error_rate: SLOBound | None = None
     p50_ms: SLOBound | None = None
     p95_ms: SLOBound | None = None
     p99_ms: SLOBound | None = None
-    fallback_rate: SLOBound | None = None
     throughput_rps: SLOBound | None = None
 
-    @field_validator("error_rate", "fallback_rate")
+    @model_validator(mode="before")
+    @classmethod
+    def _flag_rates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = {}
+        for key, value in data.items():
+            if key in cls.model_fields or not isinstance(key, str) or not re.match(FLAG_RATE_PATTERN, key):
+                out[key] = value
+                continue
+            try:
+                out[key] = _a_rate(_SLO_BOUND.validate_python(value))
+            except (ValueError, ValidationError) as exc:
+                raise ValueError(f"{key}: {_first_message(exc)}") from None
+        return out
+
+    @model_validator(mode="after")
+    def _no_other_keys(self) -> "SLOSet":
+        unknown = [k for k in (self.model_extra or {}) if not re.match(FLAG_RATE_PATTERN, str(k))]
+        if unknown:
+            raise ValueError(f"unknown SLO key(s) {', '.join(map(repr, unknown))}; the keys are "
+                             f"{', '.join(type(self).model_fields)} and <flag>_rate")
+        return self
+
+    @field_validator("error_rate")
     @classmethod
     def _a_rate(cls, bound: Threshold | None) -> Threshold | None:
-        return _within(bound, bare=None, units=("%",), high=1.0, what="a rate",
-                       takes="a percentage ('< 1%') or a fraction ('< 0.01')",
-                       between="0% and 100% (a bare number is a fraction: 0 to 1)")
+        return _a_rate(bound)
 
     @field_validator("p50_ms", "p95_ms", "p99_ms")
     @classmethod
@@ -108,8 +151,19 @@ class SLOSet(Frozen):
                        between=f"0 and {MAX_OFFERED_RPS:,} req/s")
 
     def items(self) -> list[tuple[str, Any]]:
-        """The SLOs that are set, as ``(metric, Threshold)`` pairs."""
-        return [(k, v) for k, v in self if v is not None]
+        """The SLOs that are set, as ``(metric, Threshold)`` pairs (flag rates last)."""
+        fixed = [(k, getattr(self, k)) for k in type(self).model_fields]
+        return [(k, v) for k, v in [*fixed, *(self.model_extra or {}).items()] if v is not None]
+
+    def flags(self) -> list[str]:
+        """The flags whose ``<flag>_rate`` is bounded here."""
+        return [k[:-len("_rate")] for k in (self.model_extra or {})]
+
+
+def _first_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return exc.errors()[0]["msg"].removeprefix("Value error, ")
+    return str(exc)
 
 
 class SteadyState(Frozen):
@@ -170,15 +224,63 @@ class Expect(Frozen):
     """Per fault name: SLOs over that fault's window (from injection to revert)."""
     recovery_time: SLOBound | dict[str, SLOBound] | None = None
     """One bound for every fault, or a bound per fault name."""
+    time_to_detect: SLOBound | None = None
+    """From the runbook's fault to its alert condition first holding (needs ``runbook``)."""
+    time_to_mitigate: SLOBound | None = None
+    """From the runbook's fault to its last bound step done (needs ``runbook``)."""
+    time_to_recover: SLOBound | None = None
+    """From the runbook's fault to the steady state holding for good (needs ``runbook``)."""
 
-    @field_validator("recovery_time")
+    @field_validator("recovery_time", "time_to_detect", "time_to_mitigate", "time_to_recover")
     @classmethod
     def _a_time(cls, bounds: Any) -> Any:
+        if bounds is None:
+            return None
         for bound in bounds.values() if isinstance(bounds, dict) else [bounds]:
             _within(bound, bare="s", units=("ms", "s", "m"), high=MAX_DURATION_S,
                     what="a recovery time",
                     takes="ms, s, m or a bare number of seconds", between=_SEVEN_DAYS)
         return bounds
+
+
+class RunbookStep(Frozen):
+    """When one step of the runbook runs: ``at`` a time, ``when`` a condition holds, or
+    ``after`` another step is done (exactly one)."""
+
+    step: int = Field(ge=1, le=1000)
+    at: Duration | None = None
+    """Seconds from load start."""
+    when: ConditionText | None = None
+    after: int | None = Field(None, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> "RunbookStep":
+        given = [k for k in ("at", "when", "after") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"step {self.step}: give exactly one trigger of at, when, after "
+                             f"(got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """The trigger as written: ``at 20s``, ``when error_rate > 5% for 2s``, ``after 1``."""
+        if self.at is not None:
+            return f"at {format_duration(self.at)}"
+        return f"when {self.when}" if self.when is not None else f"after step {self.after}"
+
+
+class RunbookSpec(Frozen):
+    """A runbook (Markdown, numbered steps) bound to the run (``harness.runbook``)."""
+
+    file: str = Field(min_length=1)
+    """The runbook, relative to the pipeline directory (``runbooks/x.md``)."""
+    fault: str | None = None
+    """The fault it answers (default: the scenario's first): time zero of detect/mitigate/recover."""
+    detect: ConditionText | None = None
+    """The alert whose first holding is detection (default: the first ``when`` of ``steps``)."""
+    timeout: Duration = Field(30.0, gt=0, le=3600)
+    """Longest a step's command may run; then its process group is killed and the step fails."""
+    steps: tuple[RunbookStep, ...] = Field(max_length=100)
 
 
 class Scenario(Frozen):
@@ -197,9 +299,26 @@ class Scenario(Frozen):
     """Step of the analysis: the series' buckets and the recovery grid (10 ms to 1 s)."""
     faults: tuple[FaultSpec, ...] = Field((), max_length=MAX_FAULTS)
     expect: Expect = Expect()
+    abort_if: tuple[ConditionText, ...] = Field((), max_length=20)
+    """Stop conditions: when one holds, every fault is healed at once and the run is aborted."""
+    allowed_hosts: tuple[str, ...] = Field((), max_length=100)
+    """Non-loopback hosts a link's ``upstream`` may name (none by default: loopback only)."""
+    runbook: RunbookSpec | None = None
+
+    @property
+    def runbook_fault(self) -> str | None:
+        """The fault the runbook answers: its ``fault``, else the first fault."""
+        if self.runbook is None:
+            return None
+        return self.runbook.fault or (self.faults[0].name if self.faults else None)
+
+    def slo_sets(self) -> list[SLOSet]:
+        """Every SLO set of the scenario: steady state, overall, each ``during``."""
+        return [self.steady_state.slo, *([self.expect.overall] if self.expect.overall else []),
+                *self.expect.during.values()]
 
     def fault(self, name: str) -> FaultSpec:
-        """The fault called ``name``; KeyError if there is none."""
+        """The fault called ``name``; KeyError if there is none.""" 
         for fault in self.faults:
             if fault.name == name:
                 return fault

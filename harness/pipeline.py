@@ -1,21 +1,38 @@
-"""The pipeline declaration (``pipeline.yaml``): services, links and the feature store.
+"""The pipeline declaration (``pipeline.yaml``): everything specific to one pipeline.
 
-Declared once so that backends, faults and scenarios speak of the same names. A
-**link** is a proxied edge ``from`` a service (or ``load``) ``to`` a service: the
-harness creates one Toxiproxy proxy per link and points the caller at it, so network
-faults name a link (``features``, ``ingress``). A link listed for some ``backends``
-only exists there, and may end at a dependency only those backends run (the docker
-backend's ``feature-db`` link to PostgreSQL).
+Declared once, in the pipeline's own directory, so that the harness stays generic:
+backends, faults, the load and the reports all speak of the names declared here.
 
-Strings in ``command``, ``env`` and ``setup`` may hold placeholders filled in by the
-process backend: ``{python}`` (this interpreter), ``{dir}`` (the pipeline directory),
-``{run_dir}``, ``{cache}`` (a cache directory kept across runs), ``{port}`` (the
-service's own port), ``{seed}`` and ``{links.NAME}`` (``host:port`` of a link's proxy).
+* ``services``: how to start each one and how to know it is ready (``health``: an
+  HTTP path, or ``{tcp: true}`` for a service without HTTP).
+* ``links``: proxied edges ``from`` a service (or ``load``) ``to`` a service. The
+  harness creates one Toxiproxy proxy per link and points the caller at it, so network
+  faults name a link. A link listed for some ``backends`` only exists there, and may
+  end at a dependency only those backends run.
+* ``stores``: the data stores data faults may touch, by name: a SQLite file, a
+  PostgreSQL table or Redis hashes (``harness.stores``).
+* ``probe``: the request that proves the whole pipeline answers (through the load's
+  link) before the load starts; ``load``: the locustfile and its user class.
+* ``answers``: ``flags`` (answer fields that are ``true`` when an answer is degraded;
+  each becomes a ``<flag>_rate`` metric) and ``values`` (numeric answer fields).
+* ``golden``: where the pipeline's golden requests are (carried for the analysis).
+* ``docker``: the compose file, the images to build, the proxy service, the links'
+  listen/upstream addresses and where the stores are published.
+
+Version 1 files (no ``version``, one ``feature_store`` table) still load: the table
+becomes the store ``features``.
+
+Strings in ``command``, ``env``, ``setup`` and store addresses may hold placeholders
+filled in by the process backend: ``{python}`` (this interpreter), ``{dir}`` (the
+pipeline directory), ``{run_dir}``, ``{cache}`` (a cache directory kept across runs),
+``{port}`` (the service's own port), ``{ports.NAME}`` (another service's port),
+``{seed}`` and ``{links.NAME}`` (``host:port`` of a link's proxy).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -25,10 +42,28 @@ from harness.units import Identifier
 from harness.yamlfile import read_yaml
 
 PIPELINE_FILE = "pipeline.yaml"
+DEFAULT_STORE = "features"
+"""The name a version-1 ``feature_store`` gets."""
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+class HealthSpec(_Frozen):
+    """Readiness of one service: an HTTP ``path`` answering 200, or a ``tcp`` connect."""
+
+    path: str | None = "/health"
+    tcp: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"path": data}
+        if isinstance(data, dict) and data.get("tcp"):
+            return {"path": None, **data}
+        return data
 
 
 class ServiceSpec(_Frozen):
@@ -36,8 +71,8 @@ class ServiceSpec(_Frozen):
 
     command: tuple[str, ...]
     env: dict[str, str] = {}
-    health: str = "/health"
-    """HTTP path that answers 200 when the service is ready."""
+    health: HealthSpec = HealthSpec()
+    """``/health`` (a path answering 200) or ``{tcp: true}`` (the port accepts)."""
     restart_delay: float = Field(0.5, ge=0)
     """Seconds the supervisor waits before restarting a killed service."""
 
@@ -49,57 +84,210 @@ class LinkSpec(_Frozen):
     to: str
     backends: tuple[str, ...] = ()
     """Backends that have this link; empty means every backend."""
+    upstream: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:\[\]-]+:\d{1,5}$")
+    """``host:port`` of a dependency the harness does not start (``to`` is then its name).
+    Off loopback it must be listed in the scenario's ``allowed_hosts`` (blast radius)."""
+
+    @property
+    def upstream_host(self) -> str | None:
+        """The host of ``upstream`` (brackets of an IPv6 address removed), or None."""
+        if self.upstream is None:
+            return None
+        return self.upstream.rsplit(":", 1)[0].strip("[]")
 
     def on(self, backend: str) -> bool:
         """Whether ``backend`` creates this link (``auto`` may pick any backend)."""
         return not self.backends or backend == "auto" or backend in self.backends
 
 
-class FeatureStoreSpec(_Frozen):
-    """Where the feature table lives (the data faults' target).
+class RedisSpec(_Frozen):
+    """Where a Redis store is: ``url`` (``redis://host:port/db``, placeholders allowed)."""
 
-    Table, key and column names are SQL identifiers (``^[A-Za-z_][A-Za-z0-9_]*$``): the
-    stores build statements from them, so nothing else may reach SQL.
+    url: str
+
+
+class StoreSpec(_Frozen):
+    """A data store data faults may change: exactly one of ``sqlite`` (a file path),
+    ``postgres`` (a DSN) or ``redis`` (hashes under ``key_pattern``).
+
+    Table, key and column names are identifiers (``^[A-Za-z_][A-Za-z0-9_]*$``): the
+    SQL stores build statements from them, so nothing else may reach SQL. For Redis the
+    columns are hash fields and ``key_pattern`` holds ``{key}`` (``user:{key}``).
     """
 
-    sqlite: str
+    sqlite: str | None = None
+    postgres: str | None = None
+    redis: RedisSpec | None = None
     table: Identifier = "features"
     key: Identifier = "entity_id"
-    service: str = "feature-server"
+    key_pattern: str | None = None
+    service: str | None = None
+    """The service that reads the store (checked to exist)."""
     columns: tuple[Identifier, ...] | None = None
-    """The feature columns (key and ``updated_at`` excluded); when given, data faults
+    """The feature columns (key and freshness field excluded); when given, data faults
     may name only these, and ``validate`` says so before anything starts."""
+    freshness_field: Identifier = "updated_at"
+    freshness_limit_s: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "StoreSpec":
+        kinds = [k for k in ("sqlite", "postgres", "redis") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of sqlite, postgres or redis")
+        if self.redis is not None and (self.key_pattern is None or "{key}" not in self.key_pattern):
+            raise ValueError("a redis store needs key_pattern holding {key}, e.g. 'user:{key}'")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``sqlite``, ``postgres`` or ``redis``."""
+        return next(k for k in ("sqlite", "postgres", "redis") if getattr(self, k) is not None)
+
+
+class ProbeExpect(_Frozen):
+    """What a good probe answer is: its status, and top-level JSON keys it must hold."""
+
+    status: int = Field(200, ge=100, le=599)
+    json_has: tuple[str, ...] = ()
+
+
+class ProbeSpec(_Frozen):
+    """The request that proves the pipeline answers, sent through the load's link."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    path: str = Field("/", pattern=r"^/")
+    body: Any = None
+    """JSON body (sent as ``application/json``), or none."""
+    expect: ProbeExpect = ProbeExpect()
+    timeout_s: float = Field(20.0, gt=0, le=600)
 
 
 class LoadTargetSpec(_Frozen):
-    """How Locust reaches the pipeline."""
+    """How Locust reaches the pipeline: the locustfile, its user class and the link."""
 
     locustfile: str = "locustfile.py"
+    user_class: str = Field("PipelineUser", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     link: str = "ingress"
+
+
+class AnswersSpec(_Frozen):
+    """What the pipeline's answers carry: boolean ``flags`` and numeric ``values``."""
+
+    flags: tuple[Identifier, ...] = ()
+    """Answer fields that are ``true`` when the answer is degraded (or notable); each
+    becomes the metric ``<flag>_rate``."""
+    values: tuple[Identifier, ...] = ()
+    """Numeric answer fields (may be null in a degraded answer)."""
+
+
+class DockerLink(_Frozen):
+    """A link in the compose project: where its proxy listens, what it forwards to."""
+
+    listen: str
+    upstream: str
+
+
+class DockerStore(_Frozen):
+    """Where a store is reached in the compose project: a ``service`` publishing ``port``
+    on loopback; ``dsn``/``url`` with ``{host}`` and ``{port}`` (the published ones)."""
+
+    service: str
+    port: int = Field(ge=1, le=65535)
+    dsn: str | None = None
+    """PostgreSQL DSN (the store is PostgreSQL here whatever it is elsewhere)."""
+    url: str | None = None
+    """Redis URL (default ``redis://{host}:{port}/0`` for a redis store)."""
+
+
+class DockerProxy(_Frozen):
+    """The compose service running the Toxiproxy-API server, and its API port."""
+
+    service: str = "toxiproxy"
+    api_port: int = Field(8474, ge=1, le=65535)
+
+
+class DockerGolden(_Frozen):
+    """Where the golden set is inside the compose project."""
+
+    service: str
+    path: str
+
+
+class DockerSpec(_Frozen):
+    """The pipeline in containers: compose file and images relative to the pipeline dir."""
+
+    compose: str
+    images: dict[str, str] = {}
+    """Image role -> Dockerfile; built on ``chaos-harness/runtime`` with the pipeline
+    directory as context by ``chaos-harness images build``."""
+    proxy: DockerProxy = DockerProxy()
+    links: dict[str, DockerLink] = {}
+    stores: dict[str, DockerStore] = {}
+    golden: DockerGolden | None = None
 
 
 class Pipeline(_Frozen):
     """A whole pipeline declaration; ``dir`` is where it was read from."""
 
+    version: Literal[1, 2] = 1
     name: str
     dir: Path = Path(".")
     setup: tuple[tuple[str, ...], ...] = ()
     services: dict[str, ServiceSpec]
     links: dict[str, LinkSpec] = {}
-    feature_store: FeatureStoreSpec | None = None
+    stores: dict[str, StoreSpec] = {}
+    probe: ProbeSpec | None = None
+    """None: the services' health checks are all the readiness there is."""
     load: LoadTargetSpec = LoadTargetSpec()
+    answers: AnswersSpec = AnswersSpec()
+    golden: str | None = None
+    docker: DockerSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_1(cls, data: Any) -> Any:
+        """A version-1 ``feature_store`` is the store ``features``."""
+        if isinstance(data, dict) and "feature_store" in data:
+            if data.get("version", 1) != 1 or "stores" in data:
+                raise ValueError("feature_store is version 1; version 2 declares stores")
+            store = data["feature_store"]
+            data = {k: v for k, v in data.items() if k != "feature_store"}
+            data["stores"] = {DEFAULT_STORE: store}
+        return data
 
     @model_validator(mode="after")
-    def _links_name_services(self) -> "Pipeline":
+    def _names_known(self) -> "Pipeline":
         for name, link in self.links.items():
-            ends = (link.from_,) if link.backends else (link.from_, link.to)
+            ends = (link.from_,) if link.backends or link.upstream else (link.from_, link.to)
             for end in ends:
                 if end != "load" and end not in self.services:
                     raise ValueError(f"link {name!r} names unknown service {end!r}")
-        store = self.feature_store
-        if store is not None and store.service not in self.services:
-            raise ValueError(f"feature_store names unknown service {store.service!r}")
+        for name, store in self.stores.items():
+            if store.service is not None and store.service not in self.services:
+                raise ValueError(f"store {name!r} names unknown service {store.service!r}")
+        if self.load.link not in self.links:
+            raise ValueError(f"load.link names unknown link {self.load.link!r}")
+        if self.docker is not None:
+            for name in self.docker.stores:
+                if name not in self.stores:
+                    raise ValueError(f"docker.stores names unknown store {name!r}")
         return self
+
+    def store_named(self, name: str | None) -> tuple[str, StoreSpec]:
+        """``(name, spec)`` of store ``name``, or of the only store when ``name`` is None.
+
+        Raises LookupError saying what is declared."""
+        if name is None:
+            if len(self.stores) == 1:
+                return next(iter(self.stores.items()))
+            if not self.stores:
+                raise LookupError(f"pipeline {self.name!r} declares no stores")
+            raise LookupError(f"pipeline {self.name!r} declares stores {', '.join(self.stores)}: "
+                              f"name one (store: NAME)")
+        if name not in self.stores:
+            raise LookupError(f"pipeline {self.name!r} has no store {name!r}; "
+                              f"it has: {', '.join(self.stores) or 'none'}")
+        return name, self.stores[name]
 
     def start_order(self) -> list[str]:
         """Services ordered so that each starts after the services it calls."""
@@ -114,6 +302,10 @@ class Pipeline(_Frozen):
         for name in self.services:
             visit(name)
         return order
+
+    def path(self, relative: str) -> Path:
+        """``relative`` (a file the declaration names) resolved against the pipeline dir."""
+        return (self.dir / relative).resolve()
 
 
 def load_pipeline(directory: str | Path) -> Pipeline:

@@ -74,6 +74,24 @@ class HttpProbe:
             time.sleep(self.poll_interval)
 
 
+class TcpProbe(HttpProbe):
+    """Passes when ``host:port`` accepts a TCP connection (a service without HTTP)."""
+
+    def __init__(self, host: str, port: int):
+        super().__init__(f"tcp://{host}:{port}", method="CONNECT")
+        self.address = (host, port)
+
+    def check_once(self) -> bool:
+        """One connection attempt; remembers what it saw."""
+        try:
+            with socket.create_connection(self.address, timeout=min(2.0, self.timeout)):
+                self.last_observation = "connected"
+                return True
+        except OSError as exc:
+            self.last_observation = f"{type(exc).__name__}: {exc}"
+            return False
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on ``host`` a moment ago."""
     with socket.socket() as sock:

@@ -7,6 +7,9 @@
 * ``@pytest.mark.chaos(scenario="scenarios/x.yaml", backend="process")`` plus the
   ``chaos_run`` fixture runs the scenario inside an ordinary test and records every SLO
   verdict with ``record_property`` (so they land in pytest's own JUnit XML);
+* ``chaos_pipeline`` (a running pipeline for one test), ``chaos_toxiproxy`` (its fault
+  proxy's Toxiproxy-API client) and ``inject`` (``with inject.latency("features",
+  ms=300): ...``, always healed) for hand-written tests (:mod:`harness.pytest_fixtures`);
 * every chaos run is listened to while it goes on: each fault's injection lag becomes a
   ``fault:NAME:lag_ms`` property as it lands, and every journal record is passed to
   the ``pytest_chaos_record`` hook (``harness/hookspecs.py``);
@@ -28,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from harness.backends import backend_names
+from harness.pytest_fixtures import chaos_pipeline, chaos_toxiproxy, inject  # noqa: F401  (fixtures)
 from harness.pytest_scenarios import (ScenarioFile, ScenarioItem, is_scenario_file, outcome_key,
                                       run_chaos, scenario_roots)
 from harness.pytest_verdicts import SloReporter
@@ -53,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "has a machine of its own (default: refuse)")
     parser.addini("chaos_scenarios", type="paths", default=[],
                   help="folders whose YAML files are chaos scenarios, collected as test items")
+    parser.addini("chaos_pipeline", type="paths", default=[],
+                  help="the pipeline directory chaos_pipeline brings up when no "
+                       "@pytest.mark.chaos_pipeline names one")
     parser.addini("chaos_markers", type="linelist", default=[],
                   help="markers added to every scenario item (e.g. slow)")
 
@@ -66,6 +73,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos(scenario, backend=None): a chaos-harness scenario "
                                        "run: every scenario item, and tests using chaos_run")
+    config.addinivalue_line("markers", "chaos_pipeline(directory, backend=None): the pipeline the "
+                                       "chaos_pipeline fixture brings up for this test")
     config.addinivalue_line("markers", "docker: needs a Docker engine (skips without one unless "
                                        "CHAOS_REQUIRE_DOCKER=1)")
     config.pluginmanager.register(SloReporter(config), "chaos-slo-reporter")

@@ -111,7 +111,7 @@ def measure_recovery(run: Run, fault: FaultWindow, *, window_s: float, resolutio
     ...                  holds=SteadyState(slo).holds_batch).time_s
     """
     start = fault.recovery_start
-    later = [f.start for f in run.faults if f is not fault and start is not None
+    later = [f.start for f in run.faults if f.name != fault.name and start is not None
              and f.start >= start]
     horizon = min([run.duration_s, *later])
     ends = "the next fault" if later and min(later) < run.duration_s else "the end of load"

@@ -28,7 +28,8 @@ from typing import Any
 
 FLOORS = {"error_rate": 0.01, "p99_ms": 10.0, "recovery_time_s": 1.0}
 """The least baseline value a change is measured against, per metric."""
-WINDOW_METRICS = ("error_rate", "fallback_rate", "p50_ms", "p95_ms", "p99_ms", "throughput_rps")
+WINDOW_METRICS = ("error_rate", "p50_ms", "p95_ms", "p99_ms", "throughput_rps")
+"""Compared in every window, with each ``<flag>_rate`` the window holds (the pipeline's flags)."""
 """What ``compare`` shows of every window."""
 CHECKED_WINDOW_METRICS = ("error_rate", "p99_ms")
 """What ``--baseline`` holds to the bound in the whole load and each fault's window."""
@@ -62,16 +63,20 @@ class Figure:
         return cls(group, name, metric)
 
 
+def _window_metrics(stats: dict[str, Any]) -> list[str]:
+    return [*WINDOW_METRICS, *(k for k in stats if k.endswith("_rate") and k not in WINDOW_METRICS)]
+
+
 def figures(report: dict[str, Any]) -> dict[str, float | None]:
     """Every comparable figure of a ``report.json`` (format 2), by ``Figure.key``."""
     out: dict[str, float | None] = {}
     for slo in report.get("slos", []):
         out[Figure("slo", slo["name"], "observed").key] = slo.get("observed")
     totals = report.get("requests", {})
-    for metric in WINDOW_METRICS:
+    for metric in _window_metrics(totals):
         out[Figure("window", "overall", metric).key] = totals.get(metric)
     for window in report.get("windows", []):
-        for metric in WINDOW_METRICS:
+        for metric in _window_metrics(window):
             out[Figure("window", window["name"], metric).key] = window.get(metric)
     for fault in report.get("faults", []):
         out[Figure("fault", fault["name"], "recovery_time_s").key] = fault.get("recovery_time_s")

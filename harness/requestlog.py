@@ -1,4 +1,4 @@
-"""``requests.jsonl`` read column-wise: a million lines into six numpy arrays, fast.
+"""``requests.jsonl`` read column-wise: a million lines into numpy arrays, fast.
 
 The request log is the largest file of a run (one line per request the load was due
 to make, see :mod:`harness.timeline.requests`). It is read in chunks of a few MB: each
@@ -11,7 +11,8 @@ A chunk that does not parse whole (a line torn by a crash or a full disk, a line
 is not a request) is read again line by line: a line that is not a JSON object, or an
 object without finite ``intended_ts``/``ts``/``service_ms``, counts as torn and is left
 out. Version-1 lines (before intended starts) read as sent on schedule
-(``parse_request``'s rule).
+(``parse_request``'s rule). Each answer flag found in the log (``flags``) becomes one
+boolean column, whatever the pipeline names it.
 
 >>> log = read_request_log(Path("reports/latest/requests.jsonl"))  # doctest: +SKIP
 >>> len(log), log.torn
@@ -34,7 +35,9 @@ from harness.gcpause import gc_paused
 CHUNK_BYTES = 4 << 20
 """How many bytes of lines are parsed in one orjson call."""
 
-_COLUMNS = ("intended_ts", "ts", "service_ms", "ok", "sent", "fallback")
+_COLUMNS = ("intended_ts", "ts", "service_ms", "ok", "sent")
+Columns = tuple[tuple[np.ndarray, ...], dict[str, np.ndarray]]
+"""The five fixed columns and one boolean column per flag."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,13 +54,18 @@ class RequestLog:
     """bool: answered without failure."""
     sent: np.ndarray
     """bool: False for a slot that came due while its user was blocked."""
-    fallback: np.ndarray
-    """bool: the answer carried the ``fallback`` flag."""
+    flags: dict[str, np.ndarray]
+    """Flag name -> bool per line: the answer carried that flag."""
     torn: int = 0
     """Lines that could not be read as a request (left out)."""
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    def flag(self, name: str) -> np.ndarray:
+        """The column of flag ``name`` (all False when no answer carried it)."""
+        column = self.flags.get(name)
+        return column if column is not None else np.zeros(len(self), dtype=bool)
 
     @property
     def sent_lines(self) -> int:
@@ -67,7 +75,7 @@ class RequestLog:
 
 def read_request_log(path: Path) -> RequestLog:
     """Read ``path`` (see the module docstring); an absent file is an empty log."""
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[Columns] = []
     torn = 0
     if Path(path).exists():
         with gc_paused(), open(path, "rb") as handle:
@@ -84,7 +92,7 @@ def request_log(records: Iterable[dict[str, Any]], *, torn: int = 0) -> RequestL
     return _join([_columns(good)], torn)
 
 
-def _parse_chunk(lines: list[bytes]) -> tuple[tuple[np.ndarray, ...], int]:
+def _parse_chunk(lines: list[bytes]) -> tuple[Columns, int]:
     """The columns of one chunk and how many of its (non-blank) lines were torn."""
     try:
         records = orjson.loads(b"[" + b",".join(lines) + b"]")
@@ -99,7 +107,7 @@ def _parse_chunk(lines: list[bytes]) -> tuple[tuple[np.ndarray, ...], int]:
             columns = extract(records)
         except (KeyError, TypeError, ValueError, AttributeError):
             continue
-        if all(np.isfinite(columns[i]).all() for i in range(3)):
+        if all(np.isfinite(columns[0][i]).all() for i in range(3)):
             return columns, bad
         break
     good = [n for r in records if (n := _normalized(r)) is not None]
@@ -118,34 +126,45 @@ def _line_by_line(lines: list[bytes]) -> list[Any]:
     return out
 
 
-def _columns(records: list[dict[str, Any]]) -> tuple[np.ndarray, ...]:
-    """The six columns of version-2 line objects (KeyError etc. if one is not)."""
+def _flag_columns(flag_lists: list[Any]) -> dict[str, np.ndarray]:
+    """One bool column per flag name found in ``flag_lists`` (one list per line)."""
+    names = sorted({f for flags in flag_lists if flags for f in flags if isinstance(f, str)})
+    return {name: np.array([bool(flags) and name in flags for flags in flag_lists], dtype=bool)
+            for name in names}
+
+
+def _columns(records: list[dict[str, Any]]) -> Columns:
+    """The columns of version-2 line objects (KeyError etc. if one is not)."""
     n = len(records)
-    return (*(np.fromiter(map(itemgetter(key), records), dtype=np.float64, count=n)
-              for key in ("intended_ts", "ts", "service_ms")),
-            np.array([r["ok"] is True for r in records], dtype=bool),
-            np.array([r.get("sent", True) is not False for r in records], dtype=bool),
-            np.array(["fallback" in r.get("flags", ()) for r in records], dtype=bool))
+    return ((*(np.fromiter(map(itemgetter(key), records), dtype=np.float64, count=n)
+               for key in ("intended_ts", "ts", "service_ms")),
+             np.array([r["ok"] is True for r in records], dtype=bool),
+             np.array([r.get("sent", True) is not False for r in records], dtype=bool)),
+            _flag_columns([r.get("flags") for r in records]))
 
 
-def _columns_v1(records: list[dict[str, Any]]) -> tuple[np.ndarray, ...]:
-    """The six columns of version-1 line objects (``ts``, ``latency_ms``, ``fallback``)."""
+def _columns_v1(records: list[dict[str, Any]]) -> Columns:
+    """The columns of version-1 line objects (``ts``, ``latency_ms``, a boolean per flag)."""
     n = len(records)
     sent_at = np.fromiter(map(itemgetter("ts"), records), dtype=np.float64, count=n)
-    return (sent_at, sent_at.copy(),
-            np.fromiter(map(itemgetter("latency_ms"), records), dtype=np.float64, count=n),
-            np.array([r["ok"] is True for r in records], dtype=bool), np.ones(n, dtype=bool),
-            np.array([r.get("fallback") is True for r in records], dtype=bool))
+    return ((sent_at, sent_at.copy(),
+             np.fromiter(map(itemgetter("latency_ms"), records), dtype=np.float64, count=n),
+             np.array([r["ok"] is True for r in records], dtype=bool), np.ones(n, dtype=bool)),
+            _flag_columns([_v1_flags(r) for r in records]))
+
+
+def _v1_flags(record: dict[str, Any]) -> list[str]:
+    """A version-1 line's flags: its top-level ``true`` fields but ``ok``."""
+    return [k for k, v in record.items() if v is True and k != "ok"]
 
 
 def _normalized(record: Any) -> dict[str, Any] | None:
     """A version-2 object with finite times, or None when ``record`` is not a request."""
     if not isinstance(record, dict):
         return None
-    if "intended_ts" not in record and "ts" in record:  # version 1: latency_ms, fallback
+    if "intended_ts" not in record and "ts" in record:  # version 1: latency_ms, flag booleans
         record = {**record, "intended_ts": record["ts"],
-                  "service_ms": record.get("latency_ms"),
-                  "flags": ["fallback"] if record.get("fallback") is True else []}
+                  "service_ms": record.get("latency_ms"), "flags": _v1_flags(record)}
     times = [record.get(k) for k in ("intended_ts", "ts", "service_ms")]
     if not all(_finite(v) for v in times):
         return None
@@ -159,9 +178,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _join(parts: list[tuple[np.ndarray, ...]], torn: int) -> RequestLog:
+def _join(parts: list[Columns], torn: int) -> RequestLog:
     if not parts:
         parts = [_columns([])]
-    joined = [np.concatenate([p[i] for p in parts]) for i in range(len(_COLUMNS))]
-    return RequestLog(**dict(zip(_COLUMNS, joined)), torn=torn)
+    joined = [np.concatenate([p[0][i] for p in parts]) for i in range(len(_COLUMNS))]
+    names = sorted({name for _, flags in parts for name in flags})
+    flags = {name: np.concatenate([flags.get(name, np.zeros(len(columns[0]), dtype=bool))
+                                   for columns, flags in parts]) for name in names}
+    return RequestLog(**dict(zip(_COLUMNS, joined)), flags=flags, torn=torn)
 

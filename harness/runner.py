@@ -3,7 +3,8 @@
 Phases, in order (each journaled before it acts)::
 
     setup     run directory, journal header, backend.up() (proxies, services, health)
-    baseline  Locust load starts; a prediction probe through the ingress must pass
+    baseline  the pipeline's declared probe through the ingress must pass; the live
+              watchers (``abort_if``, the runbook) subscribe; Locust load starts
     inject    faults injected and reverted on the plan's clock (``harness.plan``: each
               prepared ahead, then ONE call at its planned time)
     recover   load runs to its end with no fault active
@@ -48,26 +49,33 @@ from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
 from harness.loader import resolve_pipeline_dir
 from harness.model import Scenario
-from harness.pipeline import load_pipeline
+from harness.pipeline import ProbeSpec, load_pipeline
 from harness.plan import FaultPlayer
 from harness.probes import HttpProbe
 from harness.procgroup import cmdline_of
+from harness.runbook import parse_runbook
+from harness.runbook_runner import RunbookRunner
 from harness.runlock import RunLock
 from harness.timeline.events import Events
 from harness.timeline.records import (BaselineChosen, Phase, ProxyServerDied, Record, RunFinished,
                                       RunStarted)
+from harness.watch import stop_conditions
 
-_PROBE_BODY = {"transaction_id": "probe", "entity_id": 1, "amount": 42.0, "hour": 12,
-               "merchant_category": "grocery"}
 LOAD_END_GRACE_S = 20.0
 """How long after the load's duration Locust may take to stop by itself."""
 POLL_S = 0.05
 """How often the runner's waits look at the guard, the journal and the load."""
 
 
-def probe_ingress(ingress: str) -> None:
-    """Wait (up to 20 s) until a prediction through the ingress succeeds."""
-    HttpProbe(f"{ingress}/predict", method="POST", body=_PROBE_BODY).with_timeout(20).wait()
+def probe_ingress(ingress: str, spec: ProbeSpec | None = None) -> None:
+    """Wait until the pipeline's declared probe passes through the ingress (``spec.timeout_s``);
+    without a probe, the services' health checks were all the readiness there is."""
+    if spec is None:
+        return
+    keys = spec.expect.json_has
+    check = (lambda answer: isinstance(answer, dict) and all(k in answer for k in keys)) if keys else None
+    HttpProbe(f"{ingress}{spec.path}", method=spec.method, body=spec.body, status=spec.expect.status,
+              check=check).with_timeout(spec.timeout_s).wait()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,9 +86,11 @@ class Parts:
     backend: Callable[..., Any] | None = None
     """Makes the backend (``pipeline=, run_dir=, journal=, seed=``); None: the named backend."""
     load: Callable[..., Any] = LoadDriver
-    """Makes the load driver (``load=, host=, locustfile=, run_dir=, journal=, seed=``)."""
-    probe: Callable[[str], None] = probe_ingress
-    """Waits until the pipeline answers through its ingress URL."""
+    """Makes the load driver (``load=, host=, locustfile=, user_class=, flags=, run_dir=, journal=, seed=``)."""
+    probe: Callable[..., None] = probe_ingress
+    """Waits until the pipeline answers through its ingress URL (``ingress, probe spec``)."""
+    operator: Callable[..., tuple[bool, str]] | None = None
+    """Game-day mode: asks the operator about each runbook step (``harness.runbook_runner.Operator``)."""
 
 
 @dataclass
@@ -180,8 +190,11 @@ def _first_cause(error: str | None, guard: RunGuard, journal: Journal) -> str | 
 
 
 def run_status(guard: RunGuard, error: str | None) -> str:
-    """``interrupted`` after any signal (even one during the reports), else ``error`` or ``completed``."""
-    return "interrupted" if guard.interrupted else "error" if error else "completed"
+    """``interrupted`` after any signal (even one during the reports), ``aborted`` after a
+    stop condition (``abort_if``), else ``error`` or ``completed``."""
+    if guard.interrupted:
+        return "interrupted"
+    return "aborted" if guard.stopped else "error" if error else "completed"
 
 
 def _abort_when_the_proxy_dies(guard: RunGuard):
@@ -205,8 +218,10 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             backend.up()
             ingress = backend.link_url(pipeline.load.link)
             journal.enter_phase(Phase.BASELINE)
-            parts.probe(ingress)
-            load = parts.load(load=scenario.load, host=ingress, locustfile=pipeline.dir / pipeline.load.locustfile,
+            parts.probe(ingress, pipeline.probe)
+            _watch_live(scenario, pipeline, backend, run_dir, journal, guard, stack, parts)
+            load = parts.load(load=scenario.load, host=ingress, locustfile=pipeline.path(pipeline.load.locustfile),
+                              user_class=pipeline.load.user_class, flags=pipeline.answers.flags,
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
@@ -222,6 +237,20 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             guard.hold()  # from here on a signal must not cut the healing short
             with contextlib.suppress(JournalWriteError):
                 journal.enter_phase(Phase.TEARDOWN)
+
+
+def _watch_live(scenario: Scenario, pipeline, backend, run_dir: Path, journal: Journal, guard: RunGuard,
+                stack: contextlib.ExitStack, parts: Parts) -> None:
+    """Subscribe what reacts to the live feed: the stop conditions and the runbook."""
+    stop_conditions(scenario, journal, guard).listen(journal.events)
+    if scenario.runbook is None:
+        return
+    runbook = parse_runbook(pipeline.dir / scenario.runbook.file)
+    links = {name: backend.link_url(name) for name in backend.links}
+    runner = RunbookRunner(scenario.runbook, runbook, fault=scenario.runbook_fault, journal=journal,
+                           run_dir=run_dir, links=links, operator=parts.operator)
+    stack.callback(runner.stop)
+    runner.listen(journal.events)
 
 
 def _wait_until(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock) -> None:
@@ -267,7 +296,16 @@ def _header(scenario: Scenario, scenario_file: Path, backend: str, run_dir: Path
             "platform": platform.platform(), "git_commit": _git_commit(), "seed": scenario.seed,
             "backend": backend, "scenario_file": str(scenario_file), "argv": sys.argv,
             "pid": os.getpid(), "cmdline": cmdline_of(os.getpid()),
-            "scenario": scenario.model_dump(mode="json", by_alias=True)}
+            "scenario": scenario.model_dump(mode="json", by_alias=True),
+            "flags": list(_declared_flags(scenario, scenario_file))}
+
+
+def _declared_flags(scenario: Scenario, scenario_file: Path) -> tuple[str, ...]:
+    """The pipeline's ``answers.flags`` (none when it does not load: ``_run`` says why)."""
+    try:
+        return load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file)).answers.flags
+    except (HarnessError, OSError):
+        return ()
 
 
 def _git_commit() -> str | None:

@@ -14,7 +14,7 @@ for every bucket at once (one sort per percentile family, no loop over buckets).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable
 
 import numpy as np
@@ -22,9 +22,9 @@ import numpy as np
 from harness.analysis import Run
 from harness.windows import rank
 
-COUNTS = ("requests", "sent", "errors", "fallbacks")
-RATES = ("error_rate", "fallback_rate", "p50_ms", "p99_ms", "service_p50_ms", "service_p99_ms",
-         "throughput_rps")
+COUNTS = ("requests", "sent", "errors")
+RATES = ("error_rate", "p50_ms", "p99_ms", "service_p50_ms", "service_p99_ms", "throughput_rps")
+"""The fixed columns; each of the run's flags adds ``<flag>_count`` and ``<flag>_rate``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,9 +38,7 @@ class Series:
     """Requests due in the bucket (sent or not)."""
     sent: np.ndarray
     errors: np.ndarray
-    fallbacks: np.ndarray
     error_rate: np.ndarray
-    fallback_rate: np.ndarray
     p50_ms: np.ndarray
     """Latency (from intended start) percentiles."""
     p99_ms: np.ndarray
@@ -48,13 +46,25 @@ class Series:
     service_p99_ms: np.ndarray
     throughput_rps: np.ndarray
     """Requests sent per second of bucket."""
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    """Flag name -> requests carrying it, per bucket (the run's flags)."""
 
     def __len__(self) -> int:
         return len(self.start_s)
 
+    def flag_rate(self, flag: str) -> np.ndarray:
+        """Share of each bucket's requests carrying ``flag`` (NaN for an empty bucket)."""
+        counts = self.flags.get(flag, np.zeros(len(self), dtype=np.int64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.requests > 0, counts / self.requests, np.nan)
+
     def columns(self) -> dict[str, np.ndarray]:
-        """Every column by name (``resolution_s`` left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "resolution_s"}
+        """Every column by name (``resolution_s`` left out), then ``<flag>_count`` and
+        ``<flag>_rate`` for each flag."""
+        fixed = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("resolution_s", "flags")}
+        for flag, counts in self.flags.items():
+            fixed[f"{flag}_count"], fixed[f"{flag}_rate"] = counts, self.flag_rate(flag)
+        return fixed
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per bucket, None for a missing value (tests, small runs)."""
@@ -93,8 +103,9 @@ def series(run: Run, resolution: float) -> Series:
     bounds = np.searchsorted(req.at, edges, side="left")
     counts = np.diff(bounds)
     lo, hi = int(bounds[0]), int(bounds[-1])
-    requests, sent, ok, fallbacks = (_per_bucket(req.prefix(c), bounds) for c in
-                                     (np.ones(len(req), bool), req.sent, req.ok, req.fallback))
+    requests, sent, ok = (_per_bucket(req.prefix(c), bounds) for c in
+                          (np.ones(len(req), bool), req.sent, req.ok))
+    flags = {flag: _per_bucket(req.prefix(req.flag(flag)), bounds) for flag in run.flag_names}
     errors = requests - ok
     bucket = np.repeat(np.arange(len(counts)), counts)
     p50, p99 = _bucket_percentiles(req.latency_ms[lo:hi], bucket, counts, (50, 99))
@@ -103,9 +114,8 @@ def series(run: Run, resolution: float) -> Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         length = np.diff(edges)
         return Series(resolution_s=resolution, start_s=edges[:-1], end_s=edges[1:],
-                      requests=requests, sent=sent, errors=errors, fallbacks=fallbacks,
+                      requests=requests, sent=sent, errors=errors, flags=flags,
                       error_rate=np.where(requests > 0, errors / requests, np.nan),
-                      fallback_rate=np.where(requests > 0, fallbacks / requests, np.nan),
                       p50_ms=p50, p99_ms=p99, service_p50_ms=s50, service_p99_ms=s99,
                       throughput_rps=np.where(length > 0, sent / length, np.nan))
 

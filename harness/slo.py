@@ -13,7 +13,9 @@ walk): the same comparison, on counts, so the two can never disagree.
 * ``overall.<metric>``: ``expect.overall`` over the whole load;
 * ``during[<fault>].<metric>``: ``expect.during[fault]`` over the fault's window;
 * ``recovery_time[<fault>]``: ``expect.recovery_time``, one bound for every fault or a
-  bound per named fault (see ``harness.recovery`` for the definition).
+  bound per named fault (see ``harness.recovery`` for the definition);
+* ``time_to_detect``, ``time_to_mitigate``, ``time_to_recover``: the runbook's incident
+  (``harness.incident``); never happened is ``failed``.
 
 Latency keys (``p50_ms``, ``p95_ms``, ``p99_ms``) are measured from each request's
 intended start (``docs/measurement.md``).
@@ -32,6 +34,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from harness.analysis import Run, load_run
+from harness.incident import Incident, incident
 from harness.model import SLOSet
 from harness.recovery import Recovery, WindowBatch, measure_recovery
 from harness.units import Threshold
@@ -123,16 +126,19 @@ def _no_requests(stats: WindowStats) -> str:
 
 
 class _RateCheck(Check):
-    metric: ClassVar[str]
-    count: ClassVar[str]
+    metric: str
 
     def judge(self, stats: WindowStats) -> Verdict:
         """The rate over ``stats``; unknown without requests."""
-        rate = getattr(stats, self.metric)
+        rate = stats.metric(self.metric)
         if rate is None:
             return self.verdict(Status.UNKNOWN, None, _no_requests(stats))
-        shown = f"{_pct(rate)} ({getattr(stats, self.count)} of {stats.requests} requests)"
+        shown = f"{_pct(rate)} ({self.counted_in(stats)} of {stats.requests} requests)"
         return self.compare(self.metric, rate, shown, None)
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """The numerator of the rate over ``stats``."""
+        raise NotImplementedError
 
     def holds_batch(self, batch: WindowBatch) -> np.ndarray:
         """The rate of each window against the bound."""
@@ -149,21 +155,32 @@ class _RateCheck(Check):
 class MaxErrorRate(_RateCheck):
     """Failed requests over all requests due, e.g. ``error_rate: "< 1%"``."""
 
-    metric, count = "error_rate", "errors"
+    metric = "error_rate"
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """Failed requests in the window."""
+        return stats.errors
 
     def counted(self, batch: WindowBatch) -> np.ndarray:
         """Failed requests per window."""
         return batch.requests_due - batch.count(batch.requests.ok)
 
 
-class MaxFallbackRate(_RateCheck):
-    """Requests answered by a fallback over all requests, e.g. ``fallback_rate: "< 5%"``."""
+class MaxFlagRate(_RateCheck):
+    """Answers carrying one of the pipeline's flags over all requests due, e.g.
+    ``fallback_rate: "< 5%"`` for the flag ``fallback`` (``answers.flags``)."""
 
-    metric, count = "fallback_rate", "fallbacks"
+    def __init__(self, name: str, threshold: Threshold, *, flag: str):
+        super().__init__(name, threshold)
+        self.flag, self.metric = flag, f"{flag}_rate"
+
+    def counted_in(self, stats: WindowStats) -> int:
+        """Answers carrying the flag in the window."""
+        return stats.flags.get(self.flag, 0)
 
     def counted(self, batch: WindowBatch) -> np.ndarray:
-        """Fallback answers per window."""
-        return batch.count(batch.requests.fallback)
+        """Answers carrying the flag, per window."""
+        return batch.count(batch.requests.flag(self.flag))
 
 
 class MaxLatencyPercentile(Check):
@@ -234,24 +251,47 @@ class MaxRecoveryTime(Check):
         return self.compare("recovery_time", time_s, shown, "s")
 
 
+class MaxIncidentTime(Check):
+    """``time_to_detect``/``time_to_mitigate``/``time_to_recover`` of the runbook's incident."""
+
+    def judge(self, subject: tuple[Incident | None, str]) -> Verdict:
+        """Judge ``(incident, key)``: failed when the moment never came."""
+        found, key = subject
+        if found is None or found.fault_s is None:
+            return self.verdict(Status.UNKNOWN, None, "the runbook's fault was never injected")
+        value = getattr(found, key)
+        if value is None:
+            why = {"time_to_detect": "the alert never held after the fault",
+                   "time_to_mitigate": found.mitigation_note,
+                   "time_to_recover": found.recovery.reason if found.recovery else ""}[key]
+            return self.verdict(Status.FAILED, None, f"{key}: never ({why})")
+        return self.compare(key, value, f"{value:.3g} s (from {found.fault} at t={found.fault_s:.2f} s)", "s")
+
+
 def _latency(percentile: int) -> Callable[[str, Threshold], Check]:
     return lambda name, threshold: MaxLatencyPercentile(name, threshold, percentile=percentile)
 
 
 CHECKS: dict[str, Callable[[str, Threshold], Check]] = {
     "error_rate": MaxErrorRate,
-    "fallback_rate": MaxFallbackRate,
     "p50_ms": _latency(50),
     "p95_ms": _latency(95),
     "p99_ms": _latency(99),
     "throughput_rps": MinThroughput,
 }
-"""One check family per ``SLOSet`` field."""
+"""One check family per ``SLOSet`` field; any other ``<flag>_rate`` is a :class:`MaxFlagRate`."""
+
+
+def check_for(metric: str, name: str, bound: Threshold) -> Check:
+    """The check of ``metric`` (a ``SLOSet`` key), named ``name``."""
+    if metric in CHECKS:
+        return CHECKS[metric](name, bound)
+    return MaxFlagRate(name, bound, flag=metric.removesuffix("_rate"))
 
 
 def checks_for(slo: SLOSet, prefix: str) -> list[Check]:
     """One check per SLO set in ``slo``, named ``<prefix>.<metric>``."""
-    return [CHECKS[metric](f"{prefix}.{metric}", bound) for metric, bound in slo.items()]
+    return [check_for(metric, f"{prefix}.{metric}", bound) for metric, bound in slo.items()]
 
 
 class SteadyState(Check):
@@ -337,7 +377,20 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
             verdicts.append(check.verdict(Status.UNKNOWN, None, f"{name} was never injected"))
         else:
             verdicts.append(check.evaluate(recovery))
+    keys = [k for k in INCIDENT_TIMES if getattr(expect, k) is not None]
+    if keys:
+        found = run_incident(run, resolution=resolution)
+        verdicts += [MaxIncidentTime(k, getattr(expect, k)).evaluate((found, k)) for k in keys]
     return verdicts
+
+
+INCIDENT_TIMES = ("time_to_detect", "time_to_mitigate", "time_to_recover")
+
+
+def run_incident(run: Run, *, resolution: float | None = None) -> Incident | None:
+    """The run's runbook incident (``harness.incident``), or None without a runbook."""
+    return incident(run, window_s=run.scenario.steady_state.window, resolution=resolution_of(run, resolution),
+                    holds=SteadyState(run.scenario.steady_state.slo).holds_batch)
 
 
 def _judge(checks: list[Check], stats: WindowStats | None, missing: str = "") -> list[Verdict]:

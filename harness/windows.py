@@ -11,7 +11,7 @@ are nearest-rank (an observed value). Definitions: ``docs/measurement.md``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
@@ -59,9 +59,7 @@ class WindowStats:
     """Requests due in the window, sent or not."""
     sent: int
     errors: int
-    fallbacks: int
     error_rate: float | None
-    fallback_rate: float | None
     p50_ms: float | None
     """Latency percentiles: from intended start to the answer."""
     p95_ms: float | None
@@ -72,6 +70,18 @@ class WindowStats:
     service_p99_ms: float | None
     throughput_rps: float | None
     """Requests sent per second of window."""
+    flags: dict[str, int] = field(default_factory=dict)
+    """Flag name -> requests whose answer carried it (the run's flags, see ``Run.flag_names``)."""
+
+    def flag_rate(self, flag: str) -> float | None:
+        """Share of the window's requests carrying ``flag`` (None without requests)."""
+        return self.flags.get(flag, 0) / self.requests if self.requests else None
+
+    def metric(self, name: str) -> float | None:
+        """A metric by name: a field (``p99_ms``) or a flag's ``<flag>_rate``."""
+        if name.endswith("_rate") and name != "error_rate":
+            return self.flag_rate(name[:-len("_rate")])
+        return getattr(self, name)
 
     @property
     def duration_s(self) -> float:
@@ -84,37 +94,39 @@ class WindowStats:
         return self.requests - self.sent
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready fields, ``duration_s`` and ``omitted`` included."""
-        return {**asdict(self), "omitted": self.omitted, "duration_s": self.duration_s}
+        """Plain JSON-ready fields, ``duration_s``, ``omitted`` and each ``<flag>_rate`` included."""
+        return {**asdict(self), "omitted": self.omitted, "duration_s": self.duration_s,
+                **{f"{flag}_rate": self.flag_rate(flag) for flag in self.flags}}
 
 
 def window_stats(run: Run, start: float, end: float) -> WindowStats:
     """Metrics of the requests counted in ``[start, end)`` (seconds from load start)."""
     lo, hi = np.searchsorted(run.requests.at, [start, end], side="left")
-    return slice_stats(run.requests, int(lo), int(hi), start, end)
+    return slice_stats(run.requests, int(lo), int(hi), start, end, flags=run.flag_names)
 
 
 def total_stats(run: Run) -> WindowStats:
     """Metrics of every request of the run, over the whole load ``[0, duration)``."""
-    return slice_stats(run.requests, 0, len(run.requests), 0.0, run.duration_s)
+    return slice_stats(run.requests, 0, len(run.requests), 0.0, run.duration_s, flags=run.flag_names)
 
 
-def slice_stats(requests: Requests, lo: int, hi: int, start: float, end: float) -> WindowStats:
-    """Metrics of ``requests[lo:hi]``, reported as the window ``[start, end)``."""
+def slice_stats(requests: Requests, lo: int, hi: int, start: float, end: float, *,
+                flags: Iterable[str] = ()) -> WindowStats:
+    """Metrics of ``requests[lo:hi]``, reported as the window ``[start, end)``, with a
+    count for each of ``flags``."""
     n = hi - lo
     sent = requests.sent[lo:hi]
     errors = n - int(np.count_nonzero(requests.ok[lo:hi]))
-    fallbacks = int(np.count_nonzero(requests.fallback[lo:hi]))
     latency = percentiles(requests.latency_ms[lo:hi])
     service = percentiles(requests.service_ms[lo:hi][sent])
     length = end - start
     return WindowStats(
         start_s=float(start), end_s=float(end), requests=n, sent=int(np.count_nonzero(sent)),
-        errors=errors, fallbacks=fallbacks,
-        error_rate=errors / n if n else None, fallback_rate=fallbacks / n if n else None,
+        errors=errors, error_rate=errors / n if n else None,
         p50_ms=latency[0], p95_ms=latency[1], p99_ms=latency[2],
         service_p50_ms=service[0], service_p95_ms=service[1], service_p99_ms=service[2],
-        throughput_rps=int(np.count_nonzero(sent)) / length if length > 0 else None)
+        throughput_rps=int(np.count_nonzero(sent)) / length if length > 0 else None,
+        flags={flag: int(np.count_nonzero(requests.flag(flag)[lo:hi])) for flag in flags})
 
 
 def load_window(run: Run) -> tuple[float, float]:

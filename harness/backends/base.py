@@ -7,7 +7,8 @@ Faults reach the system only through the backend's small surface:
 * ``resolve`` ahead of a fault, then ``kill / pause / resume`` on a named service
   (process and container faults): each one system call or API call, returning when
   it took effect,
-* ``feature_store()`` — a :class:`~harness.stores.base.FeatureStore` (data faults).
+* ``store(name)`` — a declared store as a :class:`~harness.stores.base.FeatureStore`
+  (data faults).
 
 Lifecycle, always in this order (the runner owns it)::
 
@@ -61,5 +62,6 @@ class Backend(Protocol):
     def resume(self, service: str) -> float | None:
         """Unfreeze a paused service; returns when, like ``kill``."""
 
-    def feature_store(self) -> "FeatureStore":
-        """The pipeline's feature table, for data faults."""
+    def store(self, name: str | None = None) -> "FeatureStore":
+        """The pipeline's store ``name`` (None: its only store), for data faults;
+        DriverError when it declares no such store."""

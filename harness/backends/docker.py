@@ -1,11 +1,15 @@
-"""The docker backend: the pipeline from ``docker-compose.chaos.yml``, one project per run.
+"""The docker backend: the pipeline from its compose file, one project per run.
+
+Everything it needs is in the pipeline's ``docker`` section (``harness.pipeline``):
+the compose file (relative to the pipeline directory), the proxy service and its API
+port, each link's proxy listen/upstream address, and where each store is published.
 
 ``up`` in order:
 
 1. check the local images exist (``chaos-harness images build``),
 2. subscribe to the engine's events for this run (die / start / health),
 3. ``compose -p chaos-<run id> up -d`` (postgres, setup job, services, proxy server),
-4. meanwhile, as soon as the proxy server answers: one proxy per ``x-chaos-links``
+4. meanwhile, as soon as the proxy server answers: one proxy per ``docker.links``
    entry through the Toxiproxy HTTP API (``harness.drivers.toxiproxy``),
 5. wait until every service's health check passes; journal ``pipeline_up``.
 
@@ -27,7 +31,7 @@ one that does not answer (hung) is not waited for; the journal and the error say
 may remain and that ``chaos-harness cleanup --run-id`` removes it later.
 
 >>> backend = DockerBackend(pipeline=p, run_dir=Path("reports/r1"), journal=j)  # doctest: +SKIP
->>> backend.up(); backend.kill("model-server"); backend.down()
+>>> backend.up(); backend.kill("recommender"); backend.down()
 """
 
 from __future__ import annotations
@@ -38,8 +42,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
-
-import yaml
 
 from harness.backends._docker_events import SERVICE_LABEL, EventWatcher
 from harness.backends._docker_targets import ResolvedService, signal_container
@@ -52,9 +54,6 @@ from harness.timeline.records import (PipelineDown, PipelineStarting, PipelineUp
                                       ServiceReconnected, ServiceRestarting, ServiceResumed,
                                       ServiceStarted, ServiceStopped)
 
-COMPOSE_FILE = Path(os.environ.get("CHAOS_COMPOSE_FILE",
-                                   Path(__file__).resolve().parents[2] / "docker-compose.chaos.yml"))
-PROXY_SERVICE, PROXY_API_PORT = "toxiproxy", 8474
 PING_TIMEOUT = 1.0
 """Seconds ``down`` waits for the engine's ``/_ping`` before giving up on a hung engine."""
 _PROJECT_LABEL = "com.docker.compose.project"
@@ -70,16 +69,19 @@ class DockerBackend:
         self.pipeline, self.run_dir, self.journal, self.seed = pipeline, Path(run_dir), journal, seed
         self.run_id = self.run_dir.name
         self.project = project_name(self.run_id)
-        self.compose_file = Path(compose_file or COMPOSE_FILE)
+        if pipeline.docker is None:
+            raise DriverError(f"pipeline {pipeline.name!r} has no docker section (compose file, links): "
+                              f"it runs on the process backend only")
+        self.docker = pipeline.docker
+        self.compose_file = Path(compose_file) if compose_file else pipeline.path(self.docker.compose)
+        if not self.compose_file.is_file():
+            raise DriverError(f"pipeline {pipeline.name!r}: compose file {self.compose_file} does not exist")
         self.up_timeout = up_timeout
-        with open(self.compose_file, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle)
-        self.link_specs: dict[str, dict[str, str]] = spec.get("x-chaos-links", {})
-        self.store_spec: dict[str, Any] = spec.get("x-chaos-feature-store", {})
+        self.link_specs = self.docker.links
         missing = [name for name, link in pipeline.links.items() if link.on(self.name) and name not in self.link_specs]
         if missing:
-            raise DriverError(f"{self.compose_file} x-chaos-links lacks link(s) {missing} "
-                              f"that pipeline {pipeline.name!r} declares")
+            raise DriverError(f"pipeline {pipeline.name!r}: docker.links lacks link(s) {missing} "
+                              f"that its links declare")
         self.proxies = None
         self.links: dict[str, str] = {}
         """Link name -> ``127.0.0.1:PORT`` published for its proxy."""
@@ -102,19 +104,22 @@ class DockerBackend:
 
     def up(self) -> None:
         """Compose up, proxies through the API, wait for health (see module docstring)."""
-        from harness.images import OWN_PREFIX, compose_environment, missing_images
+        from harness.images import OWN_PREFIX, absent_images, compose_environment, compose_images
 
         started = time.monotonic()
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        ours = [tag for tag in missing_images(client=self.client) if tag.startswith(OWN_PREFIX)]  # never pulled
+        variables = compose_environment(self.docker.images)
+        wanted = compose_images(self.compose_file, {**os.environ, **variables})
+        ours = [t for t in absent_images(wanted, self.client) if t.startswith(OWN_PREFIX)]  # never pulled
         if ours:
-            raise DriverError(f"missing image(s) {', '.join(ours)}. Hint: chaos-harness images build")
-        env = {**os.environ, **compose_environment(), "CHAOS_RUN_ID": self.run_id,
+            raise DriverError(f"missing image(s) {', '.join(ours)}. Hint: chaos-harness images build "
+                              f"{self.pipeline.dir}")
+        env = {**os.environ, **variables, "CHAOS_RUN_ID": self.run_id,
                "CHAOS_SEED": str(self.seed), **owner_env()}
         command = self._compose("up", "-d", "--no-build", "--no-color")
         self.journal.emit(PipelineStarting(backend=self.name, project=self.project, command=command,
                                            compose_file=str(self.compose_file)))
-        self._events = EventWatcher(self.client, self.run_id, self.journal, proxy_service=PROXY_SERVICE,
+        self._events = EventWatcher(self.client, self.run_id, self.journal, proxy_service=self.docker.proxy.service,
                                     on_start=self._on_start)
         log = open(self.run_dir / "logs" / "compose.log", "ab")
         self._composed = True
@@ -146,7 +151,7 @@ class DockerBackend:
     def _create_proxies(self, deadline: float, proc: subprocess.Popen) -> None:
         from harness.drivers.toxiproxy import ToxiproxyDriver
 
-        api = self._wait_published(PROXY_SERVICE, PROXY_API_PORT, deadline, proc)
+        api = self._wait_published(self.docker.proxy.service, self.docker.proxy.api_port, deadline, proc)
         driver = ToxiproxyDriver(f"http://{api}")
         while True:
             try:
@@ -158,10 +163,10 @@ class DockerBackend:
                 time.sleep(0.1)
         self.journal.emit(ProxyServerFound(url=driver.url, version=version.strip()))
         for link, spec in self.link_specs.items():
-            driver.create(link, listen=spec["listen"], upstream=spec["upstream"])
-            port = int(spec["listen"].rsplit(":", 1)[1])
-            self.links[link] = self._wait_published(PROXY_SERVICE, port, deadline, proc)
-            self.journal.emit(ProxyCreated(link=link, listen=spec["listen"], upstream=spec["upstream"],
+            driver.create(link, listen=spec.listen, upstream=spec.upstream)
+            port = int(spec.listen.rsplit(":", 1)[1])
+            self.links[link] = self._wait_published(self.docker.proxy.service, port, deadline, proc)
+            self.journal.emit(ProxyCreated(link=link, listen=spec.listen, upstream=spec.upstream,
                                            published=self.links[link]))
         self.proxies = driver
 
@@ -289,18 +294,25 @@ class DockerBackend:
             raise DriverError(f"no link {link!r}; links: {', '.join(self.links) or 'none (is it up?)'}")
         return f"http://{self.links[link]}"
 
-    def feature_store(self):
-        """The PostgreSQL feature table, reached directly on its published loopback port."""
-        from harness.stores.postgres import PostgresFeatureStore
+    def store(self, name: str | None = None):
+        """The declared store ``name`` (None: the only one), reached directly on the port
+        its service publishes on loopback (``docker.stores``)."""
+        from harness.stores.declared import open_declared
 
-        spec = self.pipeline.feature_store
-        service, port = self.store_spec.get("service", "postgres"), int(self.store_spec.get("port", 5432))
-        host_port = self._wait_published(service, port, time.monotonic() + 10)
-        host, published = host_port.rsplit(":", 1)
-        dsn = self.store_spec.get("dsn", "postgresql://chaos:chaos@{host}:{port}/features")
-        return PostgresFeatureStore(dsn.format(host=host, port=published),
-                                    table=spec.table if spec else "features",
-                                    key=spec.key if spec else "entity_id")
+        try:
+            name, spec = self.pipeline.store_named(name)
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None
+        where = self.docker.stores.get(name)
+        if where is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r}: docker.stores has no entry for store {name!r}")
+        host, published = self._wait_published(where.service, where.port, time.monotonic() + 10).rsplit(":", 1)
+        if where.dsn is not None:
+            kind, address = "postgres", where.dsn
+        else:
+            kind, address = spec.kind, where.url or "redis://{host}:{port}/0"
+        return open_declared(spec, address=address.format(host=host, port=published),
+                             snapshot_dir=self.run_dir, kind=kind)
 
     # ------------------------------------------------------------------ service faults
     def resolve(self, service: str) -> None:

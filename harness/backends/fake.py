@@ -59,10 +59,10 @@ class FakeBackend:
         """Every call made to this backend, its proxies and its store, in order
         (:class:`BackendCall`, ``ProxyCall``, ``StoreCall``)."""
         self.proxies = FakeProxyDriver(clock=self.clock, calls=self.calls)
-        spec = pipeline.feature_store
-        self.store = MemoryFeatureStore(columns=tuple(spec.columns or ("feature",)) if spec else ("feature",),
-                                        table=spec.table if spec else "features",
-                                        key=spec.key if spec else "entity_id", calls=self.calls)
+        self.stores = {name: MemoryFeatureStore(columns=tuple(spec.columns or ("feature",)),
+                                                table=spec.table, key=spec.key, calls=self.calls)
+                       for name, spec in pipeline.stores.items()}
+        """One in-memory table per declared store."""
         self.links: dict[str, str] = {}
         self.up_done = self.down_done = False
 
@@ -149,8 +149,9 @@ class FakeBackend:
         self._call("reconnect", service, networks=list(networks))
         self.journal.emit(ServiceReconnected(service=service, networks=list(networks)))
 
-    def feature_store(self) -> MemoryFeatureStore:
+    def store(self, name: str | None = None) -> MemoryFeatureStore:
         """The in-memory table (DriverError if the pipeline declares none, as on the process backend)."""
-        if self.pipeline.feature_store is None:
-            raise DriverError(f"pipeline {self.pipeline.name!r} declares no feature_store")
-        return self.store
+        try:
+            return self.stores[self.pipeline.store_named(name)[0]]
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None

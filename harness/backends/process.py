@@ -21,8 +21,8 @@ from harness.backends._proxy import FaultProxy
 from harness.errors import DriverError
 from harness.journal import Journal
 from harness.pipeline import Pipeline
-from harness.probes import HttpProbe, free_port
-from harness.stores.sqlite import SqliteFeatureStore
+from harness.probes import HttpProbe, TcpProbe, free_port
+from harness.stores.base import FeatureStore
 from harness.supervisor import SupervisedProcess
 from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
                                       ServiceResumed, SetupStarted)
@@ -51,7 +51,7 @@ class ProcessBackend:
         for link, spec in self.pipeline.links.items():
             if not spec.on(self.name):
                 continue
-            upstream = f"127.0.0.1:{self.ports[spec.to]}"
+            upstream = spec.upstream or f"127.0.0.1:{self.ports[spec.to]}"
             self.links[link] = self._proxy.create(link, listen="127.0.0.1:0", upstream=upstream)
         for command in self.pipeline.setup:
             self._run_setup([self._fill(part) for part in command])
@@ -63,7 +63,8 @@ class ProcessBackend:
     def _fill(self, text: str, service: str | None = None) -> str:
         values = {"python": sys.executable, "dir": str(self.pipeline.dir), "run_dir": str(self.run_dir),
                   "cache": str(CACHE_DIR), "seed": str(self.seed),
-                  **{f"links.{k}": v for k, v in self.links.items()}}
+                  **{f"links.{k}": v for k, v in self.links.items()},
+                  **{f"ports.{k}": str(v) for k, v in self.ports.items()}}
         if service:
             values["port"] = str(self.ports[service])
 
@@ -82,9 +83,11 @@ class ProcessBackend:
         if code != 0:
             raise DriverError(f"pipeline setup {command} exited {code}; see {self.run_dir / 'logs' / 'setup.log'}")
 
-    def _health_probe(self, name: str) -> HttpProbe:
-        url = f"http://127.0.0.1:{self.ports[name]}{self.pipeline.services[name].health}"
-        return HttpProbe(url).with_hint(f"see {self.run_dir / 'logs' / (name + '.log')}")
+    def _health_probe(self, name: str) -> HttpProbe | TcpProbe:
+        health, hint = self.pipeline.services[name].health, f"see {self.run_dir / 'logs' / (name + '.log')}"
+        if health.tcp:
+            return TcpProbe("127.0.0.1", self.ports[name]).with_hint(hint)
+        return HttpProbe(f"http://127.0.0.1:{self.ports[name]}{health.path}").with_hint(hint)
 
     def _start_service(self, name: str) -> None:
         spec = self.pipeline.services[name]
@@ -140,12 +143,16 @@ class ProcessBackend:
         self.journal.emit(ServiceResumed(service=service, pid=target.pid))
         return sent
 
-    def feature_store(self) -> SqliteFeatureStore:
-        """The SQLite feature table named in the pipeline declaration."""
-        spec = self.pipeline.feature_store
-        if spec is None:
-            raise DriverError(f"pipeline {self.pipeline.name!r} declares no feature_store")
-        return SqliteFeatureStore(self._fill(spec.sqlite), table=spec.table, key=spec.key)
+    def store(self, name: str | None = None) -> FeatureStore:
+        """The declared store ``name`` (None: the only one), its address's placeholders filled."""
+        from harness.stores.declared import open_declared
+
+        try:
+            _, spec = self.pipeline.store_named(name)
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None
+        return open_declared(spec, address=self._fill(spec.sqlite or spec.postgres or spec.redis.url),
+                             snapshot_dir=self.run_dir)
 
     def down(self) -> None:
         """Stop every service (no restart), then the proxies; idempotent."""

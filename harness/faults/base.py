@@ -124,8 +124,10 @@ class Fault:
 
 
 class DataFault(Fault):
-    """Base of faults that change a feature store: they say *what* changes, the ledger
-    snapshots, restores and re-applies (``Stacking.DATA``)."""
+    """Base of faults that change a declared store: they say *what* changes, the ledger
+    snapshots, restores and re-applies (``Stacking.DATA``). Their params may name the
+    ``store`` (one of the pipeline's ``stores``); the target is that name, or
+    ``feature_store`` for the pipeline's only store."""
 
     stacking: ClassVar[Stacking] = Stacking.DATA
     changes_schema: ClassVar[bool] = False
@@ -133,7 +135,7 @@ class DataFault(Fault):
     name the same columns)."""
 
     def target(self) -> str:
-        return "feature_store"
+        return getattr(self.params, "store", None) or "feature_store"
 
     def columns_named(self) -> frozenset[str]:
         """Column names this fault's parameters name (empty: whatever columns exist)."""

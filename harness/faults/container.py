@@ -10,8 +10,8 @@ one service share it, undone when the last ends. Different held states (pause, s
 partition) on one service, or a kill/restart while it is paused or stopped, are
 rejected before the run (``excludes``).
 
->>> PartitionFault(ServiceParams(service="feature-server")).target()
-'feature-server'
+>>> PartitionFault(ServiceParams(service="recommender")).target()
+'recommender'
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Data faults on the feature table: corrupted rows and schema changes.
+"""Data faults on a declared store: corrupted rows and schema changes.
+
+``store`` names one of the pipeline's ``stores`` (a SQL table or Redis hashes); without
+it, the pipeline's only store. Columns are table columns or hash fields.
 
 Each says only *what* changes (``change``); the run's ledger
 (:class:`harness.ledger.TargetLedger`) snapshots the table before the first data fault,
@@ -19,7 +22,12 @@ from harness.timeline.records import RowsCorrupted
 from harness.units import Identifier
 
 
-class CorruptParams(Params):
+class StoreParams(Params):
+    store: Identifier | None = None
+    """The pipeline store to change (``stores.<name>``); None: its only store."""
+
+
+class CorruptParams(StoreParams):
     fraction: float = Field(gt=0, le=1)
     """Share of rows to corrupt."""
     mode: Literal["nan", "out_of_range", "wrong_type"] = "nan"
@@ -44,7 +52,7 @@ class CorruptFeaturesFault(DataFault):
                                        rows=hit, columns=columns))
 
 
-class SchemaChangeParams(Params):
+class SchemaChangeParams(StoreParams):
     column: Identifier
     rename_to: Identifier | None = None
     drop: bool = False

@@ -22,8 +22,10 @@ from harness.reporting.svg import Band, Series, step_chart
 from harness.windows import WindowStats
 
 _TEMPLATE = Template(files("harness.reporting").joinpath("report.html").read_text("utf-8"))
-_STATS = ("requests", "sent", "errors", "error_rate", "fallback_rate", "p50_ms", "p95_ms",
+_STATS = ("requests", "sent", "errors", "error_rate", "p50_ms", "p95_ms",
           "p99_ms", "service_p50_ms", "service_p99_ms", "throughput_rps")
+"""The fixed columns of the windows table; each flag's ``<flag>_rate`` follows."""
+_FLAG_COLORS = ("#7c3aed", "#d97706", "#0891b2", "#db2777", "#65a30d", "#4b5563")
 
 
 @register
@@ -60,8 +62,12 @@ def _cell(value: Any) -> str:
     return f"<td{css}>{escape(_fmt(value))}</td>"
 
 
+def _stats_header(stats: WindowStats) -> list[str]:
+    return [*_STATS, *(f"{flag}_rate" for flag in stats.flags)]
+
+
 def _stats_row(stats: WindowStats) -> list[Any]:
-    return [getattr(stats, key) for key in _STATS]
+    return [stats.metric(key) for key in _STATS] + [stats.flag_rate(flag) for flag in stats.flags]
 
 
 def _header(j: Judgement) -> str:
@@ -74,7 +80,7 @@ def _header(j: Judgement) -> str:
                      for problem in j.integrity)
     error += "".join(f"<p class=\"failed\">unplanned at t={u.t_s:.2f} s: {escape(u.what)}</p>"
                      for u in j.unplanned)
-    totals = _table([*_STATS, "duration_s"], [[*_stats_row(j.totals), j.totals.duration_s]])
+    totals = _table([*_stats_header(j.totals), "duration_s"], [[*_stats_row(j.totals), j.totals.duration_s]])
     verdict = escape(j.verdict.value)
     return (f"<h1>{escape(j.scenario)} <span class=\"badge {verdict}\">{verdict}</span></h1>"
             f"<p class=\"meta\">{escape(meta)}</p>{error}{totals}"
@@ -90,8 +96,10 @@ def _charts(j: Judgement) -> str:
               for u in j.unplanned]
     starts, ends = s.start_s.tolist(), s.end_s.tolist()
 
+    columns = s.columns()
+
     def steps(column: str) -> list[tuple[float, float, float | None]]:
-        values = getattr(s, column).tolist()
+        values = columns[column].tolist()
         return [(a, b, None if v != v else v) for a, b, v in zip(starts, ends, values)]
 
     def chart(title: str, unit: str, scale: float, *series: tuple[str, str, str]) -> str:
@@ -105,7 +113,9 @@ def _charts(j: Judgement) -> str:
         chart(f"Service time {every} (ms)", "", 1.0,
               ("p50", "#60a5fa", "service_p50_ms"), ("p99", "#f87171", "service_p99_ms")),
         chart(f"Error rate {every}", "%", 100.0, ("errors", "#dc2626", "error_rate")),
-        chart(f"Fallback rate {every}", "%", 100.0, ("fallback", "#7c3aed", "fallback_rate")),
+        *([chart(f"Flag rates {every}", "%", 100.0,
+                 *((flag, _FLAG_COLORS[i % len(_FLAG_COLORS)], f"{flag}_rate")
+                   for i, flag in enumerate(s.flags)))] if s.flags else []),
         chart("Throughput (requests sent/s)", "", 1.0, ("rps", "#059669", "throughput_rps")),
     ])
 
@@ -152,7 +162,7 @@ def _fault_table(j: Judgement) -> str:
 
 def _windows_table(j: Judgement) -> str:
     rows = [[w.name, w.stats.start_s, w.stats.end_s, *_stats_row(w.stats)] for w in j.windows]
-    return "<h2>Windows</h2>" + _table(["window", "start_s", "end_s", *_STATS], rows)
+    return "<h2>Windows</h2>" + _table(["window", "start_s", "end_s", *_stats_header(j.totals)], rows)
 
 
 def _journal_table(j: Judgement) -> str:

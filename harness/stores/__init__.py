@@ -1,4 +1,4 @@
-"""Feature stores data faults change: SQLite (process backend), PostgreSQL (docker)."""
+"""Stores data faults change: SQLite tables, PostgreSQL tables, Redis hashes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ def open_store(described: dict[str, Any]) -> FeatureStore:
 
     >>> open_store({"kind": "sqlite", "path": "/tmp/f.db", "table": "features", "key": "entity_id"})  # doctest: +SKIP
     """
+    if described["kind"] == "redis":
+        from harness.stores.redis import RedisHashStore
+
+        return RedisHashStore(described["url"], key_pattern=described["key_pattern"], key=described["key"],
+                              snapshot_dir=described["snapshot_dir"],
+                              freshness_field=described.get("freshness_field", "updated_at"))
     where = {"table": described["table"], "key": described["key"]}
     if described["kind"] == "sqlite":
         from harness.stores.sqlite import SqliteFeatureStore

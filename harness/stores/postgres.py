@@ -3,7 +3,7 @@
 A snapshot is a copy of the table *inside the same database*
 (``<table>__snap_<hex>``, made with ``CREATE TABLE ... (LIKE ... INCLUDING ALL)``), so a
 crashed run can still be restored by ``cleanup``. Restoring refills the live table in
-one transaction (readers see the old rows or the new, never a mix) and, when the
+one atomic commit (readers see the old rows or the new, never a mix) and, when the
 schema was changed (column renamed, dropped or retyped), recreates it from the copy.
 
 ``wrong_type`` corruption retypes the chosen columns to ``TEXT`` before writing the
@@ -33,6 +33,12 @@ class PostgresFeatureStore:
         import psycopg
 
         return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+
+    def _atomic(self):
+        """A connection whose ``with`` block commits once at its end (rolls back on error)."""
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=False, connect_timeout=10)
 
     def _schema(self, db, table: str) -> list[tuple[str, str]]:
         rows = db.execute("SELECT column_name, data_type FROM information_schema.columns "
@@ -72,7 +78,7 @@ class PostgresFeatureStore:
 
         name = name or self.new_snapshot_name()
         ids = {"snap": sql.Identifier(name), "table": sql.Identifier(self.table)}
-        with self._connect() as db, db.transaction():
+        with self._atomic() as db:
             db.execute(sql.SQL("CREATE TABLE {snap} (LIKE {table} INCLUDING ALL)").format(**ids))
             db.execute(sql.SQL("INSERT INTO {snap} SELECT * FROM {table}").format(**ids))
         return name
@@ -82,7 +88,7 @@ class PostgresFeatureStore:
         from psycopg import sql
 
         ids = {"snap": sql.Identifier(str(snapshot)), "table": sql.Identifier(self.table)}
-        with self._connect() as db, db.transaction():
+        with self._atomic() as db:
             saved = self._schema(db, str(snapshot))
             if not saved:
                 raise LookupError(f"snapshot table {snapshot!r} does not exist")
@@ -109,7 +115,7 @@ class PostgresFeatureStore:
 
         make = CORRUPT_VALUES[mode]
         table, key = sql.Identifier(self.table), sql.Identifier(self.key)
-        with self._connect() as db, db.transaction():
+        with self._atomic() as db:
             keys = [r[0] for r in db.execute(sql.SQL("SELECT {} FROM {} ORDER BY 1").format(key, table))]
             chosen = choose_rows(keys, fraction, rng)
             if mode == "wrong_type":

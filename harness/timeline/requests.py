@@ -38,7 +38,7 @@ class Request:
     status: int = 0
     error: str | None = None
     flags: tuple[str, ...] = ()
-    """The degraded flags set in the answer (e.g. ``fallback``)."""
+    """The flags set in the answer (the pipeline's ``answers.flags`` that were ``true``)."""
     sent: bool = True
     """False: due while its user was blocked, never sent (see the module docstring)."""
     user: int | None = None
@@ -70,12 +70,12 @@ _DEFAULTS = {"name": "", "status": 0, "error": None, "flags": [], "sent": True, 
 def parse_request(data: dict[str, Any]) -> Request:
     """A Request from one line's object, including the version-1 shape.
 
-    Version 1 (before intended starts) had ``latency_ms`` (service time) and a
-    ``fallback`` boolean: it reads as sent on schedule with ``fallback`` as its flag.
+    Version 1 (before intended starts) had ``latency_ms`` (service time) and each flag
+    as a top-level boolean: it reads as sent on schedule with its ``true`` ones as flags.
     """
     if "intended_ts" not in data and "ts" in data:
         data = {**data, "intended_ts": data["ts"], "service_ms": data.get("latency_ms", 0.0),
-                "flags": ["fallback"] if data.get("fallback") else []}
+                "flags": [k for k, v in data.items() if v is True and k != "ok"]}
     known = {f.name for f in fields(Request)}
     values = {k: v for k, v in data.items() if k in known}
     values["flags"] = tuple(values.get("flags") or ())

@@ -58,8 +58,8 @@ def test_window_stats_count_requests_by_intended_start_half_open():
     first = window_stats(r, 0, 1)
     assert (first.requests, first.errors, first.error_rate, first.p50_ms) == (1, 1, 1.0, 5000.0)
     second = window_stats(r, 1, 2)
-    assert (second.requests, second.errors, second.fallbacks) == (2, 0, 1)
-    assert second.fallback_rate == 0.5 and second.p99_ms == 30.0 and second.throughput_rps == 2.0
+    assert (second.requests, second.errors, second.flags["fallback"]) == (2, 0, 1)
+    assert second.flag_rate("fallback") == 0.5 and second.p99_ms == 30.0 and second.throughput_rps == 2.0
     empty = window_stats(r, 5, 5)
     assert empty.requests == 0 and empty.error_rate is None and empty.p99_ms is None
     assert empty.throughput_rps is None
@@ -181,7 +181,7 @@ def test_version_1_request_lines_are_read_as_sent_on_time(tmp_path):
             "error": "timeout", "fallback": None}]
     r = load_run(write_run(tmp_path, journal=journal(duration=3), requests=old))
     stats = window_stats(r, 0, 3)
-    assert (stats.requests, stats.sent, stats.errors, stats.fallbacks) == (2, 2, 1, 1)
+    assert (stats.requests, stats.sent, stats.errors, stats.flags["fallback"]) == (2, 2, 1, 1)
     assert stats.p99_ms == 900.0 and stats.service_p99_ms == 900.0
 
 

@@ -56,7 +56,8 @@ def test_report_json_content(run_dir):
     assert kill["healed_at"].startswith("2023-11-14T22:13:40.5") and kill["window_s"] == 0.0
     assert kill["instant"] and kill["lag_ms"] == 0.0
     req = report["requests"]
-    assert (req["total"], req["sent"], req["errors"], req["fallbacks"]) == (300, 300, 20, 50)
+    assert (req["total"], req["sent"], req["errors"], req["flags"]["fallback"]) == (300, 300, 20, 50)
+    assert req["fallback_rate"] == pytest.approx(50 / 300)
     assert req["p99_ms"] == 400.0 and req["service_p99_ms"] == 400.0 and req["duration_s"] == 30.0
     assert req["throughput_rps"] == 10.0
     series = report["series"]

@@ -7,7 +7,7 @@ import pytest
 from harness.windows import WindowStats
 from harness.model import SLOSet
 from harness.slo import (
-    Check, MaxErrorRate, MaxFallbackRate, MaxLatencyPercentile, MaxRecoveryTime,
+    Check, MaxErrorRate, MaxFlagRate, MaxLatencyPercentile, MaxRecoveryTime,
     MinThroughput, Status, SteadyState, Verdict, evaluate,
 )
 from harness.units import Threshold
@@ -17,14 +17,14 @@ from .synthetic import Plan, run, traffic
 
 def stats(**fields) -> WindowStats:
     """A 30 s window of 3000 requests, healthy unless ``fields`` say otherwise."""
-    base = dict(start_s=0.0, end_s=30.0, requests=3000, sent=3000, errors=0, fallbacks=0,
-                error_rate=0.0, fallback_rate=0.0, p50_ms=10.0, p95_ms=20.0, p99_ms=30.0,
+    base = dict(start_s=0.0, end_s=30.0, requests=3000, sent=3000, errors=0,
+                error_rate=0.0, p50_ms=10.0, p95_ms=20.0, p99_ms=30.0,
                 service_p50_ms=10.0, service_p95_ms=20.0, service_p99_ms=30.0,
                 throughput_rps=100.0)
     return WindowStats(**{**base, **fields})
 
 
-EMPTY = stats(requests=0, sent=0, error_rate=None, fallback_rate=None, p50_ms=None,
+EMPTY = stats(requests=0, sent=0, error_rate=None, p50_ms=None,
               p95_ms=None, p99_ms=None, service_p50_ms=None, service_p95_ms=None,
               service_p99_ms=None, throughput_rps=0.0)
 
@@ -58,15 +58,17 @@ def test_latency_thresholds_convert_units():
 
 
 def test_fallback_and_throughput():
-    v = MaxFallbackRate("f", t("< 5%")).evaluate(stats(fallbacks=300, fallback_rate=0.1))
-    assert v.status is Status.FAILED and "(300 of 3000 requests)" in v.message
+    v = MaxFlagRate("f", t("< 5%"), flag="fallback").evaluate(stats(flags={"fallback": 300}))
+    assert v.status is Status.FAILED and v.observed == 0.1 and "(300 of 3000 requests)" in v.message
+    v = MaxFlagRate("f", t("< 5%"), flag="popular_fallback").evaluate(stats(flags={"fallback": 300}))
+    assert v.status is Status.PASSED and v.observed == 0.0 and v.message.startswith("popular_fallback_rate 0%")
     assert MinThroughput("r", t("> 20")).evaluate(stats()).status is Status.PASSED
     v = MinThroughput("r", t("> 20")).evaluate(EMPTY)
     assert v.status is Status.FAILED and v.observed == 0.0
 
 
 def test_an_empty_window_is_unknown_not_passed():
-    for check in (MaxErrorRate("e", t("< 1%")), MaxFallbackRate("f", t("< 1%")),
+    for check in (MaxErrorRate("e", t("< 1%")), MaxFlagRate("f", t("< 1%"), flag="fallback"),
                   MaxLatencyPercentile("p", t("< 1s"))):
         v = check.evaluate(EMPTY)
         assert v.status is Status.UNKNOWN and "no requests" in v.message

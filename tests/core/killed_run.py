@@ -53,7 +53,7 @@ def main() -> None:
         command = ["sleep", "300"]
         child = subprocess.Popen(command, start_new_session=True)
         journal.emit(ServiceStarted(service="sleeper", pid=child.pid, command=command))
-    backend = SimpleNamespace(proxies=None, feature_store=lambda: _store(args))
+    backend = SimpleNamespace(proxies=None, store=lambda name=None: _store(args))
     faults = []
     if args.proxy:
         proxy = FaultProxy(run_id=args.run_dir.name, run_dir=args.run_dir, journal=journal, seed=0)

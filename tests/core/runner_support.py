@@ -97,7 +97,7 @@ def play(scene: Scenario, *, fail: dict[str, BaseException] | None = None, step_
         return run.loads[-1]
 
     parts = Parts(clock=clock, backend=make_backend, load=make_load,
-                  probe=(lambda ingress: probe(clock)) if probe else (lambda ingress: None))
+                  probe=(lambda ingress, spec=None: probe(clock)) if probe else (lambda ingress, spec=None: None))
     with RunGuard(journal) as guard:
         run.error = execute(scene, scenario_file=ROOT / "fake.yaml", backend_name="process", run_dir=None,
                             journal=journal, guard=guard, parts=parts,

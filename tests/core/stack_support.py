@@ -149,5 +149,5 @@ class Faults:
 
 
 def backend(*, store: Any = None, proxies: ToxiproxyDriver | None = None, **extra: Any) -> SimpleNamespace:
-    """The backend surface faults use: ``feature_store()``, ``proxies`` and service controls."""
-    return SimpleNamespace(feature_store=lambda: store, proxies=proxies, resolve=lambda service: None, **extra)
+    """The backend surface faults use: ``store()``, ``proxies`` and service controls."""
+    return SimpleNamespace(store=lambda name=None: store, proxies=proxies, resolve=lambda service: None, **extra)

@@ -59,8 +59,8 @@ def test_an_unknown_service_or_link_is_named_with_the_known_ones(backend):
         backend.resolve("nope")
     with pytest.raises(DriverError, match=r"no running service 'nope'; services: echo"):
         backend.kill("nope")
-    with pytest.raises(DriverError, match=r"declares no feature_store"):
-        backend.feature_store()
+    with pytest.raises(DriverError, match=r"declares no stores"):
+        backend.store()
 
 
 def test_kill_answers_when_the_signal_was_sent_and_is_journaled(backend):

@@ -28,7 +28,7 @@ def store(tmp_path):
 def activate(store, tmp_path, raw, seed=0):
     spec = FaultSpec.model_validate(raw)
     journal = Journal(tmp_path / "journal.jsonl")
-    backend = SimpleNamespace(feature_store=lambda: store)
+    backend = SimpleNamespace(store=lambda name=None: store)
     ctx = FaultContext(backend=backend, journal=journal, rng=random.Random(seed), fault_name=spec.name)
     return FaultActivation(spec, ctx), journal
 

@@ -101,9 +101,9 @@ def test_an_unknown_schema_change_column_is_refused(tmp_path):
 
 
 def _pipeline_dir(tmp_path, store: str) -> Path:
-    """A copy of the reference pipeline declaration with another feature_store line."""
+    """A copy of the reference pipeline declaration with another stores block."""
     text = (ROOT / "fixtures" / "pipeline" / "pipeline.yaml").read_text()
-    head = text[:text.index("feature_store:")]
+    head = text[:text.index("stores:")]
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "pipeline.yaml").write_text(head + store + "\n")
     (tmp_path / "s.yaml").write_text("name: s\npipeline: p\n")
@@ -111,14 +111,18 @@ def _pipeline_dir(tmp_path, store: str) -> Path:
 
 
 @pytest.mark.parametrize("store,where,why", [
-    ('feature_store: {sqlite: x.db, table: "features; DROP TABLE x"}', "feature_store.table",
+    ('stores: {features: {sqlite: x.db, table: "features; DROP TABLE x"}}', "stores.features.table",
      "must match ^[A-Za-z_][A-Za-z0-9_]*$"),
-    ("feature_store: {sqlite: x.db, key: \"id'\"}", "feature_store.key", "must match"),
-    ('feature_store: {sqlite: x.db, columns: [a, "b c"]}', "feature_store.columns[1]", "must match"),
-    ("feature_store: {sqlite: x.db, service: redis}", "",
-     "feature_store names unknown service 'redis'"),
-    ("feature_store: {sqlite: x.db}\nfeature_store: {sqlite: y.db}", "", "duplicate key 'feature_store'"),
-], ids=["table", "key", "columns", "service", "duplicate"])
+    ("stores: {features: {sqlite: x.db, key: \"id'\"}}", "stores.features.key", "must match"),
+    ('stores: {features: {sqlite: x.db, columns: [a, "b c"]}}', "stores.features.columns[1]", "must match"),
+    ("stores: {features: {sqlite: x.db, service: redis}}", "",
+     "store 'features' names unknown service 'redis'"),
+    ("stores: {features: {sqlite: x.db}}\nstores: {f: {sqlite: y.db}}", "", "duplicate key 'stores'"),
+    ("stores: {features: {sqlite: x.db, redis: {url: 'redis://127.0.0.1:1/0'}}}", "stores.features",
+     "give exactly one of sqlite, postgres or redis"),
+    ("stores: {users: {redis: {url: 'redis://127.0.0.1:1/0'}}}", "stores.users",
+     "a redis store needs key_pattern holding {key}"),
+], ids=["table", "key", "columns", "service", "duplicate", "two-kinds", "redis-pattern"])
 def test_a_broken_pipeline_file_is_located_in_that_file(tmp_path, store, where, why):
     pipeline_file = _pipeline_dir(tmp_path, store)
     with pytest.raises(InvalidScenario) as info:
@@ -127,7 +131,7 @@ def test_a_broken_pipeline_file_is_located_in_that_file(tmp_path, store, where, 
     assert problem.file == str(pipeline_file)
     assert problem.path == where and why in problem.message
     lines = pipeline_file.read_text().splitlines()
-    assert problem.line == (len(lines) if where or "duplicate" in why else 3)  # 3: `name:`
+    assert problem.line == (len(lines) if where or "duplicate" in why else 3)  # 3: the first key
 
 
 def test_anchors_are_no_problem_in_themselves(tmp_path):

@@ -48,3 +48,10 @@ def test_chaos_run_without_marker_fails_clearly(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*chaos_run needs @pytest.mark.chaos(scenario=*"])
+
+
+def test_chaos_pipeline_without_marker_or_ini_fails_clearly(pytester):
+    pytester.makepyfile("def test_x(inject):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*chaos_pipeline needs @pytest.mark.chaos_pipeline('path/to/pipeline')*"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +19,21 @@ def postgres(docker_images):
         yield handle
 
 
+def load_features(dsn: str, *, seed: int, entities: int) -> int:
+    """Load the reference pipeline's feature rows (its docker/seed.py) into ``dsn``."""
+    import importlib.util
+    import sys
+
+    seed_py = Path(__file__).resolve().parents[2] / "fixtures" / "pipeline" / "docker" / "seed.py"
+    spec = importlib.util.spec_from_file_location("_chaos_seed", seed_py)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("_chaos_seed", module)
+    spec.loader.exec_module(module)
+    return module.load_table(dsn, seed, entities, "features")
+
+
 def test_postgres_fixture_gives_a_feature_store_that_restores_exactly(postgres):
-    assert postgres.load_features(seed=3, entities=200) == 200
+    assert load_features(postgres.dsn, seed=3, entities=200) == 200
     store = postgres.feature_store()
     before, columns = store.checksum(), store.columns()
     assert len(columns) == 5

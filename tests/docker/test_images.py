@@ -94,7 +94,7 @@ def test_an_image_tag_setting_points_every_role_at_it(monkeypatch):
         reloaded = importlib.reload(images)
         assert reloaded.IMAGES["postgres"] == "chaos-harness/postgres:absent"
         assert reloaded.IMAGES["proxy"] == "ghcr.io/shopify/toxiproxy:2.12.0"  # a role's own variable wins
-        assert reloaded.compose_environment()["PIPELINE_IMAGE"] == "chaos-harness/pipeline:absent"
+        assert reloaded.compose_environment(["pipeline"])["PIPELINE_IMAGE"] == "chaos-harness/pipeline:absent"
     finally:
         monkeypatch.undo()
         importlib.reload(images)

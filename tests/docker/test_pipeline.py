@@ -93,7 +93,7 @@ def test_a_prediction_through_the_ingress_proxy_uses_the_model(backend):
 def test_the_feature_server_reads_postgresql(backend):
     import psycopg
 
-    store = backend.feature_store()
+    store = backend.store()
     url = f"{backend.link_url('features')}/features/42"
     assert requests.get(f"{backend.link_url('features')}/health", timeout=3).json()["backend"] == "postgres"
     with psycopg.connect(store.dsn, autocommit=True) as db:
@@ -107,7 +107,7 @@ def test_the_feature_server_reads_postgresql(backend):
 
 
 def test_data_faults_round_trip_on_the_postgres_store(backend):
-    store = backend.feature_store()
+    store = backend.store()
     before = store.checksum()
     snapshot = store.snapshot()
     hit = store.corrupt(fraction=0.01, mode="nan", columns=store.columns()[:1], rng=random.Random(0))

@@ -84,8 +84,8 @@ def per_second(report: dict) -> dict[int, dict[str, int]]:
     series, out = report["series"], {}
     for i, start in enumerate(series["start_s"]):
         second = out.setdefault(int(start), {"requests": 0, "errors": 0, "fallbacks": 0})
-        for key in second:
-            second[key] += series[key][i]
+        for key, column in (("requests", "requests"), ("errors", "errors"), ("fallbacks", "fallback_count")):
+            second[key] += series[column][i]
     return out
 
 
