@@ -212,7 +212,7 @@ def _init(args: argparse.Namespace) -> int:
     for link in result.plan.links:
         print(f"  link {link.name}: {link.caller} -> {link.upstream} (proxy port {link.listen})")
     if result.notes:
-        print("could not infer:")
+        print("could not infer (or only guessed):")
         for note in result.notes:
             print(f"  - {note}")
     print(f"next: chaos-harness validate {result.out_dir / SCENARIO_FILE}")

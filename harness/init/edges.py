@@ -11,8 +11,8 @@ proxied (a fault on it would change nothing). One-shot jobs (see
 :meth:`~harness.init.compose.ComposeFile.jobs`) are no edges.
 
 A file that already runs a Toxiproxy-API service keeps it: a reference to it is an
-edge to the upstream that its ``x-chaos-links`` entry names, or else to the caller's one
-non-job dependency that fits the port. The **ingress** is the long-running service
+edge to the upstream that its ``x-chaos-links`` entry names, or else to the one service
+that fits (see :func:`_through_proxy`; that guess is noted). The **ingress** is the long-running service
 with a port that no edge ends at (the one with an HTTP health check, then the first,
 when several qualify).
 """
@@ -114,11 +114,11 @@ def infer(compose: ComposeFile) -> Topology:
             if ref.target in jobs:
                 continue
             if ref.target == proxy:
-                resolved = _through_proxy(compose, caller, ref, jobs, proxy)
+                resolved = _through_proxy(compose, caller, ref, jobs, proxy, notes)
                 if resolved is None:
                     notes.append(f"{where}: goes through {proxy}:{ref.port}, but to which service "
-                                 f"is not known (no x-chaos-links entry for that port, and not one "
-                                 f"dependency fits): not a link")
+                                 f"is not known (no x-chaos-links entry for that port, and no one "
+                                 f"service fits): not a link")
                     continue
                 ref, name = resolved
                 key = (caller.name, ref.target, ref.port)
@@ -159,21 +159,38 @@ def infer(compose: ComposeFile) -> Topology:
 
 
 def _through_proxy(compose: ComposeFile, caller: ComposeService, ref: Reference, jobs: set[str],
-                   proxy: str) -> tuple[Reference, str | None] | None:
-    """The reference to the file's own proxy, turned into one to the service behind it."""
+                   proxy: str, notes: list[str]) -> tuple[Reference, str | None] | None:
+    """The reference to the file's own proxy, turned into one to the service behind it:
+    the ``x-chaos-links`` entry for its port, else the first of these that holds exactly
+    one service (the guess is noted): the caller's dependencies serving the scheme's
+    port, its only dependency, any service serving that port, for ``http(s)`` the only
+    other service with an HTTP health check."""
     for name, (listen, upstream) in compose.chaos_links.items():
         if _port_of(listen) == ref.port and ":" in upstream:
             host, port = upstream.rsplit(":", 1)
             if host in compose.services and port.isdigit():
                 return _retarget(ref, host, int(port)), name
-    candidates = [compose.services[n] for n in caller.depends_on if n not in jobs and n != proxy]
-    scheme = _SCHEME.search(compose.services[caller.name].environment[ref.variable][:ref.span[0]])
-    default = SCHEME_PORTS.get(scheme.group(1).lower()) if scheme else None
-    fitting = [s for s in candidates if default in s.ports] or candidates
-    if len(fitting) != 1 or not fitting[0].ports:
-        return None
-    target = fitting[0]
-    return _retarget(ref, target.name, default if default in target.ports else target.ports[0]), None
+    scheme = _SCHEME.search(caller.environment[ref.variable][:ref.span[0]])
+    scheme = scheme.group(1).lower() if scheme else None
+    default = SCHEME_PORTS.get(scheme or "")
+    others = [s for s in compose.services.values()
+              if s.name not in jobs and s.name != proxy and s.name != caller.name and s.ports]
+    deps = [s for s in others if s.name in caller.depends_on]
+    pools = (("a dependency serving the scheme's port", [s for s in deps if default in s.ports]),
+             ("its only dependency", deps),
+             ("the only service serving the scheme's port", [s for s in others if default in s.ports]),
+             ("the only other HTTP service", [s for s in others if s.http_health] if scheme in ("http", "https")
+              else []))
+    for why, pool in pools:
+        if len(pool) > 1:
+            return None
+        if len(pool) == 1:
+            target = pool[0]
+            port = default if default in target.ports else target.ports[0]
+            notes.append(f"{caller.name}: environment {ref.variable} goes through {proxy}:{ref.port}; "
+                         f"guessed it leads to {target.name}:{port} ({why}); check docker.links")
+            return _retarget(ref, target.name, port), None
+    return None
 
 
 def _retarget(ref: Reference, target: str, port: int) -> Reference:

@@ -47,14 +47,14 @@ def pipeline_yaml(*, name: str, compose: ComposeFile, topology: Topology, plan: 
     lines = [f"# Written by `chaos-harness init {compose.path.name}`: a starter pipeline over your own",
              "# compose file, which is never edited. Each link is one proxy; the override routes it.",
              "# Check every inferred value below, then: chaos-harness validate starter-scenario.yaml",
-             "version: 2", f"name: {_flow(name)}", "", "# Services as found (the targets of kill, pause, ...).",
+             "version: 2", f"name: {_flow(name)}", "", "# Services as found (the targets of kill, pause, ...); no command: compose starts them.",
              "services:"]
     for service in compose.services.values():
         if service.name in jobs or service.name == plan.service:
             continue
         lines.append(f"  # ports {list(service.ports) or 'none'}; health check: "
                      f"{_flow(list(service.healthcheck)) if service.healthcheck else 'none'}")
-        lines.append(f"  {service.name}: {{backends: [docker]}}")
+        lines.append(f"  {service.name}: {{}}")
     lines += ["", "# One proxy per inferred edge (and the ingress, for load).", "links:"]
     for link in plan.links:
         how = ("ingress" if link.caller == "load" else
@@ -101,7 +101,7 @@ description: {LATENCY_MS} ms on {link} for {FAULT_FOR_S} s under light load; err
 pipeline: .
 backend: docker
 seed: 1
-load: {{users: 4, spawn_rate: 4, duration: {LOAD_S}s, rate_per_user: 5}}
+load: {{users: 8, spawn_rate: 8, duration: {LOAD_S}s, rate_per_user: 2}}
 steady_state:
   window: 3s
   slo: {{error_rate: "< 1%"}}

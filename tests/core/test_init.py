@@ -133,20 +133,35 @@ def test_a_port_taken_by_a_bare_host_edge_is_reported(tmp_path):
     assert any("port 6379 is taken" in note for note in plan.notes)
 
 
-def test_our_compose_file_keeps_its_proxy_and_links():
+def test_our_compose_file_keeps_its_proxy_and_finds_what_is_behind_it():
     compose = read_compose(REPO / "docker-compose.chaos.yml")
     topology = infer(compose)
     plan = plan_links(compose, topology)
     assert topology.proxy == "toxiproxy" and not plan.new
     assert topology.ingress == "model-server"
-    assert {l.name: (l.caller, l.upstream, l.listen) for l in plan.links} == {
-        "features": ("model-server", "feature-server:8000", 8001),
-        "feature-db": ("feature-server", "postgres:5432", 15432),
-        "ingress": ("load", "model-server:8000", 8002)}
+    assert {(l.caller, l.upstream) for l in plan.links} == {
+        ("model-server", "feature-server:8000"), ("feature-server", "postgres:5432"), ("load", "model-server:8000")}
+    listens = {l.upstream: l.listen for l in plan.links}
+    assert (listens["feature-server:8000"], listens["postgres:5432"]) == (8001, 15432)   # its own ports
     doc = build_override(compose, plan)
     assert not any("environment" in s for s in doc["services"].values())   # already routed
-    assert "ports" not in doc["services"]["toxiproxy"]                     # already published
-    assert topology.notes == ()
+
+
+def test_x_chaos_links_name_the_links_behind_an_existing_proxy(tmp_path):
+    compose, topology = topology_of(tmp_path, """\
+        x-chaos-links:
+          ingress: {listen: "0.0.0.0:8002", upstream: "front:8000"}
+          store: {listen: "0.0.0.0:8001", upstream: "back:9000"}
+        services:
+          front: {image: x, expose: [8000], environment: {BACK: "http://toxiproxy:8001"}}
+          back: {image: x, expose: [9000]}
+          toxiproxy: {image: "chaos-harness/proxy:local", ports: ["127.0.0.1::8474", "127.0.0.1::8001", "127.0.0.1::8002"]}
+        """)
+    plan = plan_links(compose, topology)
+    assert {l.name: (l.caller, l.upstream, l.listen) for l in plan.links} == {
+        "store": ("front", "back:9000", 8001), "ingress": ("load", "front:8000", 8002)}
+    assert not [note for note in topology.notes if "toxiproxy" in note]       # nothing guessed
+    assert list(build_override(compose, plan)["services"]["toxiproxy"]) == ["labels"]   # nothing to add
 
 
 def test_recsys_compose_file_finds_the_upstream_behind_its_proxy():
@@ -202,7 +217,7 @@ def test_cli_writes_the_directory_and_says_what_it_could_not_infer(tmp_path, cap
     before = path.read_bytes()
     assert main(["init", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "could not infer:" in out and "web depends_on worker" in out
+    assert "could not infer (or only guessed):" in out and "web depends_on worker" in out
     assert "link api: web -> api:8000" in out
     written = sorted(p.name for p in (tmp_path / "chaos").iterdir())
     assert written == ["compose.override.yml", "locustfile.py", "pipeline.yaml", "starter-scenario.yaml"]

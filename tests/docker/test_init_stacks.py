@@ -1,8 +1,8 @@
 """``chaos-harness init`` on three compose files; each starter scenario runs and passes on docker.
 
-The files: the project's two (``docker-compose.chaos.yml``, which already has a proxy
-and ``x-chaos-links``; ``fixtures/recsys/docker/compose.yml``, which has a proxy but no
-link list) and ``tests/pipelines/compose-other/docker-compose.yml``, written in another
+The files: the project's two (``docker-compose.chaos.yml`` and
+``fixtures/recsys/docker/compose.yml``, which already route their edges through a
+proxy service whose links their pipeline.yaml declares, not the compose file) and ``tests/pipelines/compose-other/docker-compose.yml``, written in another
 style with no proxy at all, where ``init``'s override must route ``web -> api``. Each
 test runs ``init`` and then the starter scenario exactly as a user would (two
 commands, nothing edited), and checks report.json and that the run left nothing.
@@ -44,6 +44,7 @@ def init_and_run(compose: Path, tmp_path: Path) -> tuple[Path, dict, str]:
 
 
 def passed_on_docker(report: dict, run_dir: Path, link: str) -> None:
+    """Every SLO passed on docker, the starter fault hit ``link`` and was reverted, nothing left."""
     assert report["backend"] == "docker" and report["verdict"] == "passed"
     assert all(s["status"] == "passed" for s in report["slos"])
     assert report["requests"]["error_rate"] < 0.05
@@ -66,14 +67,16 @@ def test_init_on_a_stack_in_another_style_routes_its_edge(tmp_path, docker_image
 
 
 def test_init_on_the_reference_compose_file(tmp_path, docker_images):
-    """Its own proxy and x-chaos-links are kept: features, feature-db and ingress."""
+    """Its own proxy is kept; what is behind its ports is found (database, feature server)."""
     run_dir, report, said = init_and_run(ROOT / "docker-compose.chaos.yml", tmp_path)
     assert "ingress: model-server; proxy service: toxiproxy" in said
-    passed_on_docker(report, run_dir, "feature-db")
+    assert "link postgres: feature-server -> postgres:5432 (proxy port 15432)" in said
+    assert "link feature-server: model-server -> feature-server:8000 (proxy port 8001)" in said
+    passed_on_docker(report, run_dir, "postgres")
 
 
 def test_init_on_the_recsys_compose_file(tmp_path, docker_images):
-    """A proxy without a link list: REDIS_URL's toxiproxy:16379 is found to lead to redis."""
+    """REDIS_URL's toxiproxy:16379 is found to lead to redis (its one dependency on 6379)."""
     run_dir, report, said = init_and_run(ROOT / "fixtures/recsys/docker/compose.yml", tmp_path)
     assert "link redis: recommender -> redis:6379 (proxy port 16379)" in said
     passed_on_docker(report, run_dir, "redis")
