@@ -38,7 +38,8 @@ class LoadSpec(Frozen):
     """Locust load: ``users`` users reaching the ingress, each at ``rate_per_user`` req/s.
 
     Bounds: 1-10,000 users, a spawn rate up to 10,000 users/s, up to 10,000 req/s per
-    user and ``MAX_OFFERED_RPS`` (100,000 req/s) in all, for more than 0 s and at most 7 days.
+    user and ``MAX_OFFERED_RPS`` (100,000 req/s) in all, for more than 0 s and at most 7 days;
+    0-64 Locust workers.
     """
 
     users: int = Field(10, ge=1, le=10_000)
@@ -46,6 +47,9 @@ class LoadSpec(Frozen):
     duration: Duration = Field(30.0, gt=0)
     rate_per_user: float = Field(10.0, gt=0, le=10_000)
     """Requests per second each user aims for (Locust ``constant_throughput``)."""
+    workers: int = Field(0, ge=0, le=64)
+    """0: one Locust process (the default). N: Locust's distributed mode, a master and
+    N worker processes sharing the users; their request logs are merged into one."""
 
     @model_validator(mode="after")
     def _offered_rate_is_sane(self) -> "LoadSpec":
