@@ -83,6 +83,12 @@ class _Loader:
         pipeline = self._pipeline(data.get("pipeline", Scenario.model_fields["pipeline"].default))
         if pipeline is not None:
             backend = self.backend or data.get("backend", "process")
+            docker_only = pipeline.docker_only()
+            if docker_only and backend == "process":
+                self.problem(("backend",) if "backend" in data else ("pipeline",),
+                             f"pipeline {pipeline.name!r} runs on the docker backend only: service(s) "
+                             f"{', '.join(docker_only)} have no command (its compose file starts them); "
+                             f"use backend: docker")
             for i, fault in faults or ():
                 self._check_targets(pipeline, backend, fault, i)
                 self._check_store(pipeline, fault, i)
