@@ -12,9 +12,10 @@ offline (``chaos-harness check RUN_DIR``). The definitions are written once, in
 * **latency** is from a request's intended start (its user's schedule) to its answer;
   **service time** from sending to the answer;
 * **attribution**: a request belongs to the window holding its intended start, except
-  one in flight when a fault took effect (intended start < I <= its end), which belongs
-  from I on (the latest such I): what a fault broke is counted in its window, never in
-  the one before;
+  one in flight while a fault was being injected (intended start < I and its end at or
+  after C, the start of the injecting call), which belongs from I on (the latest such
+  I): what a fault broke is counted in its window, never in the one before, even when
+  the request ended before the call returned;
 * a **window** ``[start, end)`` counts every request *due* in it (sent or not); rates
   and percentiles are over them, ``throughput_rps`` is the *sent* ones per second.
   Rates and percentiles are None for a window without requests: no traffic is no
@@ -67,6 +68,13 @@ class FaultWindow:
     """When the plan wanted it (``planned_ts``, else load start + ``at``)."""
     lag_ms: float | None = None
     """``start`` − ``planned``, in ms: how late the fault took effect."""
+    called: float | None = None
+    """C: when the call that injected it started (``call_ts``); None in old journals."""
+
+    @property
+    def acting_from(self) -> float:
+        """The earliest moment the fault may have acted: C, else I."""
+        return self.start if self.called is None else min(self.called, self.start)
 
     @property
     def recovery_start(self) -> float | None:
@@ -184,7 +192,7 @@ def build_run(journal: Iterable[Record | dict[str, Any]],
         duration = max(0.0, float(ends.max())) if len(log) else 0.0
     faults = fault_windows(records, zero, duration, scenario)
     return Run(run_id=header.run_id or run_id or "", header=header, scenario=scenario,
-               records=records, requests=place(log, zero, [f.start for f in faults]),
+               records=records, requests=place(log, zero, [(f.acting_from, f.start) for f in faults]),
                load_started_at=zero, duration_s=float(duration), faults=faults,
                status=_status(records),
                integrity=tuple(record_problems(records, logged=log.sent_lines,
@@ -218,18 +226,20 @@ def _rebuild_scenario(data: dict[str, Any]) -> Scenario:
     return Scenario.model_validate({**data, "faults": faults})
 
 
-def place(log: RequestLog, zero: float, injections: Iterable[float]) -> Requests:
+def place(log: RequestLog, zero: float,
+          injections: Iterable[tuple[float, float]]) -> Requests:
     """The requests of ``log`` placed in time and sorted (see attribution above).
 
-    ``injections`` are the faults' instants, seconds from ``zero``.
+    ``injections`` are the faults' ``(C, I)``: when the injecting call started and when
+    the fault took effect, seconds from ``zero``.
     """
     intended = log.intended_ts - zero
     end = log.ts - zero + log.service_ms / 1000.0
     at = intended.copy()
-    cuts = np.unique(np.asarray(list(injections), dtype=np.float64))
-    if len(cuts) and len(at):
-        latest = np.searchsorted(cuts, end, side="right") - 1  # the latest I <= end
-        cut = cuts[np.maximum(latest, 0)]
+    spans = np.asarray(sorted(set(injections)), dtype=np.float64).reshape(-1, 2)
+    if len(spans) and len(at):
+        latest = np.searchsorted(spans[:, 0], end, side="right") - 1  # the latest C <= end
+        cut = spans[np.maximum(latest, 0), 1]
         moved = (latest >= 0) & (cut > intended)
         at[moved] = cut[moved]
     order = np.argsort(at, kind="stable")
@@ -271,5 +281,6 @@ def fault_windows(records: Iterable[Record], zero: float, load_end: float,
             name=record.fault, kind=record.fault_kind or (spec.kind if spec else ""),
             target=record.target, start=start, end=end, instant=record.instant,
             healed_at=healed, revert_ok=None if revert is None else revert.ok,
-            planned=planned, lag_ms=lag))
+            planned=planned, lag_ms=lag,
+            called=None if record.call_ts is None else record.call_ts - zero))
     return tuple(sorted(windows, key=lambda w: w.start))

@@ -83,6 +83,12 @@ class _Loader:
         pipeline = self._pipeline(data.get("pipeline", Scenario.model_fields["pipeline"].default))
         if pipeline is not None:
             backend = self.backend or data.get("backend", "process")
+            docker_only = pipeline.docker_only()
+            if docker_only and backend == "process":
+                self.problem(("backend",) if "backend" in data else ("pipeline",),
+                             f"pipeline {pipeline.name!r} runs on the docker backend only: service(s) "
+                             f"{', '.join(docker_only)} have no command (its compose file starts them); "
+                             f"use backend: docker")
             for i, fault in faults or ():
                 self._check_targets(pipeline, backend, fault, i)
                 self._check_store(pipeline, fault, i)
@@ -199,10 +205,11 @@ class _Loader:
             elif declared is not None and column not in declared:
                 self.problem(loc + where, f"{what} of pipeline {pipeline.name!r} has "
                              f"no column {column!r}; its columns are: {', '.join(declared)}")
-        renamed = getattr(fault.params, "rename_to", None)
-        if renamed is not None and (renamed == store.key or renamed in (declared or ())):
-            self.problem(loc + ("rename_to",), f"{what} already has a column "
-                         f"{renamed!r}; rename to a new name")
+        for field in ("rename_to", "add_column"):
+            new = getattr(fault.params, field, None)
+            if new is not None and (new == store.key or new in (declared or ())):
+                self.problem(loc + (field,), f"{what} already has a column "
+                             f"{new!r}; give a new name")
 
     def _check_flags(self, pipeline: Pipeline, data: dict[str, Any]) -> None:
         """Each ``<flag>_rate`` SLO names a flag the pipeline declares (when it declares any)."""

@@ -490,10 +490,21 @@ class FaultReleased(FaultRecord):
 
 @kind("rows_corrupted")
 class RowsCorrupted(FaultRecord):
-    """A data fault changed ``rows`` rows in ``columns``."""
+    """A data fault changed ``rows`` rows in ``columns`` (``mode``: how)."""
 
     rows: int = 0
     columns: list[str] = field(default_factory=list)
+    mode: str = ""
+
+
+@kind("schema_changed")
+class SchemaChanged(FaultRecord):
+    """A data fault changed the table's schema: ``change`` (``rename``, ``drop``,
+    ``retype``, ``add``) of ``column`` (``to``: the new name or type)."""
+
+    change: str
+    column: str
+    to: str | None = None
 
 
 # ----------------------------------------------------------------- data stores
