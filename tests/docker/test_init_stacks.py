@@ -43,6 +43,22 @@ def init_and_run(compose: Path, tmp_path: Path) -> tuple[Path, dict, str]:
     return run_dir, json.loads((run_dir / "report.json").read_text()), made.stdout
 
 
+def project_objects(run_dir: Path) -> list[str]:
+    """Containers, networks and volumes of the run's compose project, labelled by us or not."""
+    import docker
+
+    from harness.dockerutil import project_name
+
+    client = docker.from_env()
+    try:
+        flt = {"label": [f"com.docker.compose.project={project_name(run_dir.name)}"]}
+        return ([c.name for c in client.containers.list(all=True, filters=flt)]
+                + [n.name for n in client.networks.list(filters=flt)]
+                + [v.name for v in client.volumes.list(filters=flt)])
+    finally:
+        client.close()
+
+
 def passed_on_docker(report: dict, run_dir: Path, link: str) -> None:
     """Every SLO passed on docker, the starter fault hit ``link`` and was reverted, nothing left."""
     assert report["backend"] == "docker" and report["verdict"] == "passed"
@@ -53,6 +69,7 @@ def passed_on_docker(report: dict, run_dir: Path, link: str) -> None:
     assert link in [r["link"] for r in records if r["kind"] == "proxy_created"]
     assert [r["fault"] for r in records if r["kind"] == "fault_reverted" and r["ok"]] == [f"slow-{link}"]
     assert_nothing_left_in_docker(run_dir)
+    assert project_objects(run_dir) == []
 
 
 def test_init_on_a_stack_in_another_style_routes_its_edge(tmp_path, docker_images):
