@@ -48,6 +48,7 @@ from harness.errors import DriverError, HarnessError, JournalWriteError
 from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
+from harness.golden import start_golden, with_env
 from harness.loader import resolve_pipeline_dir
 from harness.model import Scenario
 from harness.pipeline import ProbeSpec, load_pipeline
@@ -211,7 +212,7 @@ def _abort_when_the_proxy_dies(guard: RunGuard):
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
          journal: Journal, guard: RunGuard, parts: Parts) -> None:
-    pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
+    pipeline = with_env(load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file)), scenario.env)
     clock = parts.clock
     with contextlib.ExitStack() as stack:
         try:
@@ -228,6 +229,7 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
+            start_golden(scenario, pipeline, backend, ingress, run_dir, journal, stack)
 
             def wait(deadline: float) -> None:
                 _wait_until(deadline, load, journal, guard, clock)

@@ -318,6 +318,25 @@ class DockerBackend:
         return open_declared(spec, address=address.format(host=host, port=published),
                              snapshot_dir=self.run_dir, kind=kind)
 
+    def golden_file(self) -> Path:
+        """The golden set copied out of its container (``docker.golden``) into the run directory."""
+        import io
+        import tarfile
+
+        where = self.docker.golden
+        if where is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r}: docker.golden says no container holds a golden set")
+        try:
+            stream, _ = self.container(where.service).get_archive(where.path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                data = member.read() if member else b""
+        except Exception as exc:
+            raise DriverError(f"golden set {where.service}:{where.path}: {exc}") from None
+        target = self.run_dir / "golden-cases.jsonl"
+        target.write_bytes(data)
+        return target
+
     # ------------------------------------------------------------------ service faults
     def resolve(self, service: str) -> None:
         """Resolve ``service``'s container and main PID ahead of a fault (DriverError if unknown)."""
