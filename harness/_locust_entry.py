@@ -20,6 +20,14 @@ stopped), ``totals``: Locust's own request and failure counts, the lines it wrot
 how many lines the live feed dropped (``harness.feed``: each line also goes, never
 blocking, to the pipe ``CHAOS_REQUEST_FEED_FD`` when set).
 ``harness.integrity`` checks the log against them.
+
+In Locust's distributed mode (``CHAOS_LOCUST_ROLE``: ``master`` or ``worker``, see
+``harness.load``) the master runs the shape and no user: it writes ``test_start`` and
+its aggregated totals (``role: master``, with the number of workers expected). Each
+worker writes its own request log (``CHAOS_REQUEST_LOG`` names a file per worker), a
+``worker_start`` event, and its own ``totals`` (``role: worker``) whose ``requests`` is
+what Locust itself reported to the master (the sum of its stats reports), not a count of
+our lines. User ids are ``worker index * USER_ID_BLOCK + n``, unique across workers.
 """
 
 import importlib.util
@@ -47,7 +55,12 @@ _feed = {"fd": int(os.environ["CHAOS_REQUEST_FEED_FD"]) if os.environ.get("CHAOS
          "dropped": 0}
 if _feed["fd"] is not None:
     os.set_blocking(_feed["fd"], False)
-_user_ids = itertools.count()
+_ROLE = os.environ.get("CHAOS_LOCUST_ROLE", "local")
+_WORKER = int(os.environ.get("CHAOS_WORKER_INDEX", "0"))
+USER_ID_BLOCK = 1_000_000
+_user_ids = itertools.count(_WORKER * USER_ID_BLOCK)
+_reported = {"requests": 0, "failures": 0}
+"""A worker's requests and failures as Locust itself reported them to the master."""
 _environment = None
 
 
@@ -155,15 +168,26 @@ def _flush_forever():
         _to_log(_log.flush)
 
 
+def _count_reported(client_id, data, **_):
+    """After Locust's own listener filled ``data`` (its stats since the last report)."""
+    _reported["requests"] += data["stats_total"]["num_requests"]
+    _reported["failures"] += data["stats_total"]["num_failures"]
+
+
 @events.init.add_listener
 def _init(environment, **_):
     global _environment
     _environment = environment
+    if _ROLE == "worker":  # added after the runner's own listener: it runs second
+        environment.events.report_to_master.add_listener(_count_reported)
 
 
 @events.test_start.add_listener
 def _started(**_):
-    _event("test_start")
+    if _ROLE == "worker":
+        _event("worker_start", worker=_WORKER)
+    else:
+        _event("test_start")
     gevent.spawn(_flush_forever)
 
 
@@ -171,7 +195,10 @@ def _started(**_):
 def _totals(exit_code, **_):
     _to_log(_log.flush)
     total = _environment.stats.total
-    _event("totals", requests=total.num_requests, failures=total.num_failures,
+    counts = (_reported if _ROLE == "worker"
+              else {"requests": total.num_requests, "failures": total.num_failures})
+    extra = {"workers": int(os.environ["CHAOS_WORKERS"])} if _ROLE == "master" else {}
+    _event("totals", role=_ROLE, worker=_WORKER, **counts, **extra,
            sent=_lines["sent"], omitted=_lines["omitted"],
            log_errors=_log_errors["count"], log_error=_log_errors["first"], exit_code=exit_code,
            feed_dropped=_feed["dropped"])

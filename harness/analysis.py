@@ -12,9 +12,10 @@ offline (``chaos-harness check RUN_DIR``). The definitions are written once, in
 * **latency** is from a request's intended start (its user's schedule) to its answer;
   **service time** from sending to the answer;
 * **attribution**: a request belongs to the window holding its intended start, except
-  one in flight when a fault took effect (intended start < I <= its end), which belongs
-  from I on (the latest such I): what a fault broke is counted in its window, never in
-  the one before;
+  one in flight while a fault was being injected (intended start < I and its end at or
+  after C, the start of the injecting call), which belongs from I on (the latest such
+  I): what a fault broke is counted in its window, never in the one before, even when
+  the request ended before the call returned;
 * a **window** ``[start, end)`` counts every request *due* in it (sent or not); rates
   and percentiles are over them, ``throughput_rps`` is the *sent* ones per second.
   Rates and percentiles are None for a window without requests: no traffic is no
@@ -29,7 +30,7 @@ The metrics of a window are in ``harness.windows``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -67,6 +68,13 @@ class FaultWindow:
     """When the plan wanted it (``planned_ts``, else load start + ``at``)."""
     lag_ms: float | None = None
     """``start`` − ``planned``, in ms: how late the fault took effect."""
+    called: float | None = None
+    """C: when the call that injected it started (``call_ts``); None in old journals."""
+
+    @property
+    def acting_from(self) -> float:
+        """The earliest moment the fault may have acted: C, else I."""
+        return self.start if self.called is None else min(self.called, self.start)
 
     @property
     def recovery_start(self) -> float | None:
@@ -122,13 +130,15 @@ class Run:
     signal arrived (even while the reports were written), ``crashed`` without it."""
     integrity: tuple[str, ...] = ()
     """Why the run's record is incomplete (``harness.integrity``); empty when complete."""
+    golden: Any = None
+    """The golden answers (:class:`harness.correctness.GoldenLog`), None when none were replayed."""
 
     @property
     def flag_names(self) -> tuple[str, ...]:
         """The flags the run reports: the pipeline's declared ones, then any other an
         answer carried, then any an SLO names (``<flag>_rate``)."""
         named = [metric[:-5] for slo in self.scenario.slo_sets() for metric, _ in slo.items()
-                 if metric.endswith("_rate") and metric != "error_rate"]
+                 if metric.endswith("_rate") and metric not in type(slo).model_fields]
         out: list[str] = []
         for name in (*self.header.flags, *sorted(self.requests.flags), *named):
             if name not in out:
@@ -146,12 +156,20 @@ def to_iso(ts: float) -> str:
 
 
 def load_run(run_dir: Path | str) -> Run:
-    """Read ``journal.jsonl``, ``requests.jsonl`` and ``load-events.jsonl`` into a Run."""
+    """Read ``journal.jsonl``, ``requests.jsonl`` and ``load-events.jsonl`` into a Run
+    (Locust workers' request logs left unmerged by a killed run are merged first)."""
+    from harness.requestmerge import merge_worker_logs
+
     run_dir = Path(run_dir)
+    merge_worker_logs(run_dir)
     events = run_dir / LOAD_EVENTS_FILE
     totals = load_totals(scan_jsonl(events)[0]) if events.exists() else None
-    return build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
-                     run_id=run_dir.name, load_totals=totals)
+    from harness.correctness import read_golden_log
+
+    run = build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
+                    run_id=run_dir.name, load_totals=totals)
+    injections = [(f.acting_from, f.start) for f in run.faults]
+    return replace(run, golden=read_golden_log(run_dir, run.load_started_at, injections))
 
 
 def build_run(journal: Iterable[Record | dict[str, Any]],
@@ -180,7 +198,7 @@ def build_run(journal: Iterable[Record | dict[str, Any]],
         duration = max(0.0, float(ends.max())) if len(log) else 0.0
     faults = fault_windows(records, zero, duration, scenario)
     return Run(run_id=header.run_id or run_id or "", header=header, scenario=scenario,
-               records=records, requests=place(log, zero, [f.start for f in faults]),
+               records=records, requests=place(log, zero, [(f.acting_from, f.start) for f in faults]),
                load_started_at=zero, duration_s=float(duration), faults=faults,
                status=_status(records),
                integrity=tuple(record_problems(records, logged=log.sent_lines,
@@ -214,18 +232,20 @@ def _rebuild_scenario(data: dict[str, Any]) -> Scenario:
     return Scenario.model_validate({**data, "faults": faults})
 
 
-def place(log: RequestLog, zero: float, injections: Iterable[float]) -> Requests:
+def place(log: RequestLog, zero: float,
+          injections: Iterable[tuple[float, float]]) -> Requests:
     """The requests of ``log`` placed in time and sorted (see attribution above).
 
-    ``injections`` are the faults' instants, seconds from ``zero``.
+    ``injections`` are the faults' ``(C, I)``: when the injecting call started and when
+    the fault took effect, seconds from ``zero``.
     """
     intended = log.intended_ts - zero
     end = log.ts - zero + log.service_ms / 1000.0
     at = intended.copy()
-    cuts = np.unique(np.asarray(list(injections), dtype=np.float64))
-    if len(cuts) and len(at):
-        latest = np.searchsorted(cuts, end, side="right") - 1  # the latest I <= end
-        cut = cuts[np.maximum(latest, 0)]
+    spans = np.asarray(sorted(set(injections)), dtype=np.float64).reshape(-1, 2)
+    if len(spans) and len(at):
+        latest = np.searchsorted(spans[:, 0], end, side="right") - 1  # the latest C <= end
+        cut = spans[np.maximum(latest, 0), 1]
         moved = (latest >= 0) & (cut > intended)
         at[moved] = cut[moved]
     order = np.argsort(at, kind="stable")
@@ -267,5 +287,6 @@ def fault_windows(records: Iterable[Record], zero: float, load_end: float,
             name=record.fault, kind=record.fault_kind or (spec.kind if spec else ""),
             target=record.target, start=start, end=end, instant=record.instant,
             healed_at=healed, revert_ok=None if revert is None else revert.ok,
-            planned=planned, lag_ms=lag))
+            planned=planned, lag_ms=lag,
+            called=None if record.call_ts is None else record.call_ts - zero))
     return tuple(sorted(windows, key=lambda w: w.start))

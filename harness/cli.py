@@ -1,4 +1,4 @@
-"""``chaos-harness``: validate | schema | run | check | report | compare | proxy serve | images build | cleanup.
+"""``chaos-harness``: validate | schema | run | gameday | check | report | compare | init | proxy serve | images build | cleanup.
 
 Exit codes (the same for every command):
     0  done, every SLO held (and, with --baseline, nothing regressed)
@@ -62,10 +62,73 @@ def _run(args: argparse.Namespace) -> int:
         return _dry_run(scenario, args)
     baseline = _baseline(args, scenario.name)
     _writable_dir(Path(args.reports_dir), "--reports-dir")
-    result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
-                          backend=args.backend, baseline=baseline)
+    events, view = _live_view(scenario, args.live)
+    try:
+        result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
+                              backend=args.backend, baseline=baseline, events=events,
+                              log=view.log if view else print)
+    finally:
+        if view is not None:
+            view.stop()
     return _run_exit_code(result, reproduce=f"chaos-harness run {args.scenario} --seed {scenario.seed} "
                                             f"--backend {args.backend or scenario.backend}")
+
+
+def _gameday(args: argparse.Namespace) -> int:
+    """``gameday SCENARIO``: the run with the operator in the loop (``harness.gameday``)."""
+    from functools import partial
+
+    from harness.gameday import ExternalBackend, OperatorConsole, check_url, inject_only, verify_only
+    from harness.loader import load_scenario, resolve_pipeline_dir
+    from harness.pipeline import load_pipeline
+    from harness.runner import Parts, run_scenario
+
+    scenario = load_scenario(args.scenario, backend=args.backend)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    if args.inject_only and args.verify_only:
+        raise _BadArgument("--inject-only and --verify-only exclude each other")
+    if args.url and not args.verify_only:
+        raise _BadArgument("--url is for --verify-only (the pipeline that is already running)")
+    _writable_dir(Path(args.reports_dir), "--reports-dir")
+    parts = Parts()
+    if args.verify_only:
+        problem = check_url(args.url or "", scenario.allowed_hosts) if args.url else "--verify-only needs --url"
+        if problem:
+            raise _BadArgument(problem)
+        link = load_pipeline(resolve_pipeline_dir(scenario.pipeline, Path(args.scenario))).load.link
+        scenario = verify_only(scenario)
+        parts = Parts(backend=partial(ExternalBackend, url=args.url, link=link))
+    elif args.inject_only:
+        scenario = inject_only(scenario, args.hold)
+    events, view = _live_view(scenario, args.live)
+    write = view.log if view else print
+    if not args.verify_only:
+        parts = Parts(operator=OperatorConsole(scenario, write=write, hold=args.inject_only))
+        write("game day: answer runbook steps with y/n/note · Enter injects the next fault now · "
+              "note TEXT · q quits (heals everything)")
+    try:
+        result = run_scenario(scenario, scenario_file=Path(args.scenario), reports_dir=Path(args.reports_dir),
+                              backend=args.backend, events=events, log=write, parts=parts)
+    finally:
+        if view is not None:
+            view.stop()
+    if args.inject_only and result.status == "completed":  # a hold, not a judged run: healed is done
+        print(f"held and healed; report: {result.run_dir / 'report.html'}")
+        return EXIT_OK
+    return _run_exit_code(result, reproduce=f"chaos-harness gameday {args.scenario} --seed {scenario.seed}")
+
+
+def _live_view(scenario, mode: str):
+    """``--live``: the run's events and its live view (None for ``off``), already showing."""
+    from harness.liveview import LiveView
+    from harness.timeline.events import Events
+
+    events = Events()
+    if mode == "off":
+        return events, None
+    view = LiveView(scenario, tty=None if mode == "auto" else mode == "rich").listen(events)
+    return events, view.start()
 
 
 def _baseline(args: argparse.Namespace, scenario: str):
@@ -202,6 +265,23 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_REGRESSED if regressed else EXIT_OK
 
 
+def _init(args: argparse.Namespace) -> int:
+    """Write a starter pipeline over a compose file; print what was inferred and what was not."""
+    from harness.init import SCENARIO_FILE, init_pipeline
+
+    result = init_pipeline(args.compose_file, args.out)
+    print(f"wrote {result.out_dir}/: {', '.join(f.name for f in result.files)}")
+    print(f"ingress: {result.ingress}; proxy service: {result.plan.service}")
+    for link in result.plan.links:
+        print(f"  link {link.name}: {link.caller} -> {link.upstream} (proxy port {link.listen})")
+    if result.notes:
+        print("could not infer (or only guessed):")
+        for note in result.notes:
+            print(f"  - {note}")
+    print(f"next: chaos-harness validate {result.out_dir / SCENARIO_FILE}")
+    return EXIT_OK
+
+
 def _proxy(args: argparse.Namespace) -> int:
     from harness.proxy import serve_main
 
@@ -242,6 +322,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the resolved plan (times, targets, toxics, data changes); start nothing")
+    cmd.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
+                     help="the live view: rich on a terminal, plain status lines otherwise (auto)")
     cmd.add_argument("--baseline", default=None, metavar="RUN_DIR",
                      help="an earlier run of this scenario: exit 4 if recovery time, error rate or "
                           "p99 latency got worse than there by more than --max-regression")
@@ -256,6 +338,21 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--max-regression", type=_bound, default=None, metavar="PCT",
                      help="also mark the --baseline checks; exit 4 if one regressed")
     cmd.set_defaults(func=_compare)
+    cmd = commands.add_parser("gameday", help="a game day: the run with the operator in the loop "
+                                              "(runbook prompts, notes, inject when ready, quit heals)")
+    cmd.add_argument("scenario")
+    cmd.add_argument("--backend", choices=backend_names(), default=None)
+    cmd.add_argument("--reports-dir", default="reports")
+    cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
+    cmd.add_argument("--inject-only", action="store_true",
+                     help="inject every fault at once, hold until Enter or --hold, then heal")
+    cmd.add_argument("--hold", type=_hold, default=60.0, help="longest hold of --inject-only (default 60s)")
+    cmd.add_argument("--verify-only", action="store_true",
+                     help="judge the steady state of a pipeline that is already running (--url)")
+    cmd.add_argument("--url", default=None, help="--verify-only: the running pipeline's ingress URL")
+    cmd.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="plain",
+                     help="the live view (plain status lines by default: they leave the prompts readable)")
+    cmd.set_defaults(func=_gameday)
     for name, text in (("check", "re-judge a finished run offline (exit 1 if an SLO failed, "
                                  "3 if its record is incomplete)"),
                        ("report", "rebuild a run's reports from its journal and request log")):
@@ -265,6 +362,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="step of the series and the recovery grid, 10ms to 1s "
                               "(default: the scenario's resolution, else 100ms)")
         cmd.set_defaults(func=_report)
+    cmd = commands.add_parser("init", help="write a starter pipeline directory over a team's compose file")
+    cmd.add_argument("compose_file")
+    cmd.add_argument("--out", default=None, help="new or empty directory (default: chaos/ beside the file)")
+    cmd.set_defaults(func=_init)
     cmd = commands.add_parser("proxy", help="the embedded Toxiproxy-API server")
     cmd.add_argument("action", choices=["serve"])
     cmd.add_argument("rest", nargs=argparse.REMAINDER, help="--host, --port, --seed, -config FILE")
@@ -301,6 +402,19 @@ def _bound(text: str) -> float:
         return parse_bound(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _hold(text: str) -> float:
+    """``--hold``: a duration from 1 s to 1 h, in seconds."""
+    from harness.units import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 1.0 <= value <= 3600.0:
+        raise argparse.ArgumentTypeError(f"must be between 1s and 1h (got {text})")
+    return value
 
 
 def _resolution(text: str) -> float:

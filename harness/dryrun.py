@@ -57,7 +57,8 @@ class DryRun:
         auto = " (docker if an engine answers, else process)" if self.backend == "auto" else ""
         out = [f"dry run of {s.name!r} (seed {s.seed}) on the {self.backend} backend{auto}: nothing was started",
                f"load: {load.users} users (spawning {load.spawn_rate:g}/s) for {load.duration:g} s"
-               + (f", {load.rate_per_user:g} requests/s each" if load.rate_per_user else ""),
+               + (f", {load.rate_per_user:g} requests/s each" if load.rate_per_user else "")
+               + (f", shared by {load.workers} Locust workers" if load.workers else ""),
                "plan (seconds from load start):"]
         ended = False
         for step in self.steps:

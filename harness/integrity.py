@@ -12,7 +12,9 @@ the run's own files:
   for the slots that came due while their user was blocked) and how many writes to
   ``requests.jsonl`` failed; the sent lines of ``requests.jsonl`` must match Locust's
   count, the omitted ones the wrapper's, none of them torn. Checked for every run that
-  launched Locust (``load_launched``).
+  launched Locust (``load_launched``). With Locust workers (``load.workers``) the
+  totals are summed over the workers (each one's Locust-reported count and lines), and
+  a worker that wrote no totals makes the record incomplete.
 
 >>> from harness.timeline.records import RunStarted
 >>> record_problems([RunStarted(run_id="r", scenario={})], logged=0, torn=0, totals=None)
@@ -30,8 +32,19 @@ TOTALS_EVENT = "totals"
 
 
 def load_totals(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    """Locust's totals among the ``load-events.jsonl`` records, or None if never written."""
-    return next((e for e in events if e.get("event") == TOTALS_EVENT), None)
+    """Locust's totals among the ``load-events.jsonl`` records, or None if never written;
+    with workers, the sum of the workers' (``missing_workers``: how many wrote none)."""
+    totals = [e for e in events if e.get("event") == TOTALS_EVENT]
+    workers = [e for e in totals if e.get("role") == "worker"]
+    master = next((e for e in totals if e.get("role") == "master"), None)
+    if master is None and not workers:
+        return totals[0] if totals else None
+    expected = master.get("workers", len(workers)) if master else len(workers)
+    summed = {key: sum(w.get(key) or 0 for w in workers)
+              for key in ("requests", "failures", "sent", "omitted", "log_errors", "feed_dropped")}
+    first_error = next((w.get("log_error") for w in workers if w.get("log_error")), None)
+    return {"event": TOTALS_EVENT, "role": "workers", **summed, "log_error": first_error,
+            "workers": len(workers), "missing_workers": max(0, expected - len({w.get("worker") for w in workers}))}
 
 
 def record_problems(journal: Iterable[Record], *, logged: int, torn: int,
@@ -58,6 +71,9 @@ def _request_log_problems(logged: int, omitted: int, torn: int,
         return ["load-events.jsonl has no Locust totals (Locust was killed, or could not "
                 "write them), so requests.jsonl cannot be shown complete"]
     problems = []
+    if totals.get("missing_workers"):
+        problems.append(f"{totals['missing_workers']} Locust worker(s) wrote no totals (killed, or "
+                        f"could not write them), so requests.jsonl cannot be shown complete")
     made = totals.get("requests")
     if made != logged:
         problems.append(f"requests.jsonl holds {logged} whole lines but Locust made {made} "

@@ -1,4 +1,5 @@
-"""Signals and aborts during a run: SIGINT and SIGTERM mean the same at every phase.
+"""Signals and aborts during a run: SIGINT, SIGTERM and SIGHUP (its terminal closed) mean
+the same at every phase.
 
 ::
 
@@ -39,7 +40,8 @@ from harness.errors import HarnessError, RunAborted
 from harness.journal import Journal
 from harness.timeline.records import SignalReceived
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""SIGHUP too: the terminal of a run (a game day) closed; heal as for Ctrl-C."""
 _NEXT = {"teardown": "the teardown (healing) goes on, then the reports",
          "analyze": "the reports are finished"}
 
@@ -141,4 +143,5 @@ class RunGuard:
         except HarnessError:  # a full disk: the status still says interrupted
             pass
         then = _NEXT.get(phase, "stopping: healing and tearing down")
-        os.write(2, f"chaos-harness: {name} during {phase}: {then}, then exiting 130\n".encode())
+        with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) must not cut the healing short
+            os.write(2, f"chaos-harness: {name} during {phase}: {then}, then exiting 130\n".encode())

@@ -4,7 +4,20 @@
 locustfile and waits for Locust's ``test_start``; the journal's ``load_started``
 carries that moment, which is the zero of every fault's ``at``. Every request lands
 in ``requests.jsonl`` and, live, in ``journal.events.request`` (``harness.feed``).
-Locust exits 1 when any request failed: that is a finding, not a crash (``--exit-code-on-error 0`` makes only real crashes non-zero).
+Locust exits 1 when any request failed: that is a finding, not a crash
+(``--exit-code-on-error 0`` makes only real crashes non-zero).
+
+With ``load.workers: N`` it uses Locust's distributed mode: a master (``--master
+--expect-workers N``, bound to loopback on a free port; it runs the load's shape and no
+user) and N local worker processes (``--worker``), each journaled as ``load_launched``,
+all writing to the one live feed.
+Each worker records its requests to its own ``requests-worker-I.jsonl``; when the load
+stops they are merged into ``requests.jsonl`` (:mod:`harness.requestmerge`), ordered by
+intended start. All processes here share one machine, so one clock: every ``ts`` is
+that machine's ``time.time()``. Workers on other hosts (``locust -f
+harness/_locust_entry.py --worker --master-host THIS_HOST`` with the same ``CHAOS_*``
+environment) would need their clocks synchronised (chrony/NTP) and their request logs
+copied into the run directory before the merge; this driver starts only local ones.
 
 :class:`FakeLoadDriver` has the same surface and sends nothing: it "runs" for the
 load's duration on a clock (the runner's unit tests, ``run --dry-run``).
@@ -24,7 +37,9 @@ from harness.errors import DriverError
 from harness.feed import FEED_ENV, RequestFeed
 from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
+from harness.probes import free_port
 from harness.procgroup import stop_group
+from harness.requestmerge import WORKER_LOG, merge_worker_logs
 from harness.timeline.records import LoadLaunched, LoadStarted, LoadStopped
 
 if TYPE_CHECKING:
@@ -34,6 +49,8 @@ START_POLL_S = 0.01
 """How often ``start`` looks for Locust's ``test_start``: faults due at ``0s`` wait on it."""
 
 ENTRY = Path(__file__).with_name("_locust_entry.py")
+WORKER_QUIT_S = 10.0
+"""How long a worker may take to quit by itself once the master has stopped."""
 
 
 class LoadDriver:
@@ -47,35 +64,64 @@ class LoadDriver:
         self.run_dir, self.journal, self.seed = Path(run_dir), journal, seed
         self.events_path = self.run_dir / LOAD_EVENTS_FILE
         self.process: subprocess.Popen | None = None
+        """Locust's process: the only one, or the master."""
+        self.workers: list[subprocess.Popen] = []
         self.started_at: float | None = None
         """Wall-clock time of Locust's test_start: ``at: 0s`` of the scenario."""
         self._stopped = False
         self.feed: RequestFeed | None = None
 
+    def _env(self, role: str, index: int = 0, log: str = REQUEST_LOG_FILE) -> dict[str, str]:
+        return {**os.environ, "CHAOS_USER_FILE": str(self.locustfile),
+                "CHAOS_SEED": str(self.seed + index),
+                "CHAOS_USER_CLASS": self.user_class, "CHAOS_FLAGS": json.dumps(self.flags),
+                "CHAOS_LOAD": json.dumps({"users": self.load.users, "spawn_rate": self.load.spawn_rate,
+                                          "duration": self.load.duration,
+                                          "rate_per_user": self.load.rate_per_user}),
+                "CHAOS_REQUEST_LOG": str(self.run_dir / log),
+                "CHAOS_LOAD_EVENTS": str(self.events_path), "CHAOS_LOCUST_ROLE": role,
+                "CHAOS_WORKER_INDEX": str(index), "CHAOS_WORKERS": str(self.load.workers)}
+
+    def _launch(self, command: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
+        """Start one Locust process writing to the live feed (each line one atomic pipe write)."""
+        env = {**env, FEED_ENV: str(self.feed.write_fd)}
+        with open(self.run_dir / "logs" / log_name, "ab") as log:
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       cwd=self.run_dir, pass_fds=(self.feed.write_fd,))
+        self.journal.emit(LoadLaunched(pid=process.pid, command=command))
+        return process
+
+    def _launch_all(self, command: list[str]) -> None:
+        """Locust alone, or its master and ``load.workers`` local workers."""
+        workers = self.load.workers
+        if not workers:
+            self.process = self._launch(command, self._env("local"), "locust.log")
+            return
+        port = free_port()
+        master = [*command, "--master", "--master-bind-host", "127.0.0.1",
+                  "--master-bind-port", str(port), "--expect-workers", str(workers),
+                  "--expect-workers-max-wait", "60"]
+        self.process = self._launch(master, self._env("master"), "locust.log")
+        for index in range(workers):
+            worker = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--worker",
+                      "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING"]
+            self.workers.append(self._launch(worker, self._env("worker", index, WORKER_LOG.format(index)),
+                                             f"locust-worker-{index}.log"))
+
     def start(self, timeout: float = 60.0) -> float:
-        """Launch Locust and wait until it has started; return the start time (epoch)."""
-        env = {**os.environ, "CHAOS_USER_FILE": str(self.locustfile), "CHAOS_SEED": str(self.seed),
-               "CHAOS_USER_CLASS": self.user_class, "CHAOS_FLAGS": json.dumps(self.flags),
-               "CHAOS_LOAD": json.dumps({"users": self.load.users, "spawn_rate": self.load.spawn_rate,
-                                     "duration": self.load.duration,
-                                     "rate_per_user": self.load.rate_per_user}),
-               "CHAOS_REQUEST_LOG": str(self.run_dir / REQUEST_LOG_FILE),
-               "CHAOS_LOAD_EVENTS": str(self.events_path)}
-        self.feed = RequestFeed(self.journal.events)
-        env[FEED_ENV] = str(self.feed.write_fd)
+        """Launch Locust (and its workers) and wait until it has started; return the start
+        time (epoch)."""
         command = [sys.executable, "-m", "locust", "-f", str(ENTRY), "--headless", "--host", self.host,
                    "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
                    "--stop-timeout", "2"]
+        self.feed = RequestFeed(self.journal.events)
         try:
-            with open(self.run_dir / "logs" / "locust.log", "ab") as log:
-                self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                                cwd=self.run_dir, pass_fds=(self.feed.write_fd,))
+            self._launch_all(command)
         except BaseException:
             self.feed.close()
             raise
         self.feed.start()
-        self.journal.emit(LoadLaunched(pid=self.process.pid, command=command))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             started = self._event("test_start")
@@ -111,14 +157,23 @@ class LoadDriver:
             return None
 
     def stop(self) -> None:
-        """Stop Locust (SIGTERM, then SIGKILL), keeping its request log; idempotent."""
+        """Stop Locust and its workers (SIGTERM, then SIGKILL), keeping the request log
+        (the workers' merged into it); idempotent."""
         if self.process is None:
             return
         stop_group(self.process, 10)
+        for worker in self.workers:  # each quits with the master after its last stats report
+            try:
+                worker.wait(WORKER_QUIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+            stop_group(worker, 10)
         if self.feed is not None:
             self.feed.close()
         if not self._stopped:
             self._stopped = True
+            if self.workers:
+                merge_worker_logs(self.run_dir)
             self.journal.emit(LoadStopped(returncode=self.process.returncode))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Literal
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 PREPARE_S = 0.25
 """How long before its planned time a step begins (journal, look-ups, snapshot)."""
+READY_POLL_S = 0.1
+"""How often a game day's wait for the next injection looks whether the operator is ready."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,12 @@ class FaultPlayer:
 
     def __init__(self, scenario: Scenario, *, started: float, backend: "Backend", journal: "Journal",
                  stack: contextlib.ExitStack, guard: "RunGuard", clock: "Clock",
-                 wait: Callable[[float], None]):
+                 wait: Callable[[float], None], ready: "threading.Event | None" = None):
         self.scenario, self.started, self.backend, self.journal = scenario, started, backend, journal
         self.stack, self.guard, self.clock, self.wait = stack, guard, clock, wait
+        self.ready = ready
+        """Game-day mode: set by the operator to inject the next fault now; every later
+        step moves earlier by as much."""
         self.active: dict[str, FaultActivation] = {}
         """The faults injected and not yet reverted, by name."""
         self._rng, self._ledger = random.Random(scenario.seed), TargetLedger()
@@ -76,8 +82,7 @@ class FaultPlayer:
     def play(self) -> None:
         """Play every step at its time; the journal's phase follows (inject / recover)."""
         for step in plan_steps(self.scenario):
-            due = self.started + step.at
-            self.wait(due - PREPARE_S)
+            due = self._wait_for(step, self.started + step.at)
             with self.guard.deferred():  # a step is made whole, then journaled
                 if step.action == "revert":
                     self.active.pop(step.spec.name).revert(planned_ts=due)
@@ -85,6 +90,22 @@ class FaultPlayer:
                     self._inject(step.spec, due)
             if not self.active:
                 self.journal.enter_phase(Phase.RECOVER)
+
+    def _wait_for(self, step: Step, due: float) -> float:
+        """Wait until ``due`` - PREPARE_S, or until the operator is ready for an injection;
+        returns the step's (possibly earlier) due time."""
+        if step.action != "inject" or self.ready is None:
+            self.wait(due - PREPARE_S)
+            return due
+        while self.clock.time() < due - PREPARE_S and not self.ready.is_set():
+            self.wait(min(due - PREPARE_S, self.clock.time() + READY_POLL_S))
+        if self.ready.is_set():
+            self.ready.clear()
+            early = due - PREPARE_S - self.clock.time()
+            if early > 0:
+                self.started -= early
+                due -= early
+        return due
 
     def _inject(self, spec: FaultSpec, due: float) -> None:
         self.journal.enter_phase(Phase.INJECT)

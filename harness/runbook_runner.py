@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     from harness.journal import Journal
     from harness.model import RunbookSpec, RunbookStep
 
-Operator = Callable[[RunbookStepText], tuple[bool, str]]
-"""Game-day mode: asks the operator about a step; returns (done, answer as typed)."""
+Operator = Callable[[RunbookStepText], "tuple[bool, str] | None"]
+"""Game-day mode: asks the operator about a step; returns (done, answer as typed), or
+None if the operator quit instead of answering."""
 
 RUNBOOK_DIR = "runbook"
 
@@ -111,15 +112,21 @@ class RunbookRunner:
             if self._stopping.is_set():
                 return
             text = self.runbook.steps[step.step]
+            done = self._carry_out(text)
+            if done is None:  # the operator quit: the step was never done
+                return
             try:
-                self.journal.emit(self._carry_out(text))
+                self.journal.emit(done)
             except HarnessError:
                 return
 
-    def _carry_out(self, text: RunbookStepText) -> RunbookStepDone:
+    def _carry_out(self, text: RunbookStepText) -> RunbookStepDone | None:
         started = time.time()
         if self.operator is not None:
-            done, answer = self.operator(text)
+            answered = self.operator(text)
+            if answered is None:
+                return None
+            done, answer = answered
             return RunbookStepDone(step=text.number, ok=done, by="operator", answer=answer, started_at=started,
                                    duration_s=time.time() - started)
         if text.command is None:

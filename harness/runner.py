@@ -35,6 +35,7 @@ import platform
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from harness.errors import DriverError, HarnessError, JournalWriteError
 from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
+from harness.golden import start_golden, with_env
 from harness.loader import resolve_pipeline_dir
 from harness.model import Scenario
 from harness.pipeline import ProbeSpec, load_pipeline
@@ -89,8 +91,10 @@ class Parts:
     """Makes the load driver (``load=, host=, locustfile=, user_class=, flags=, run_dir=, journal=, seed=``)."""
     probe: Callable[..., None] = probe_ingress
     """Waits until the pipeline answers through its ingress URL (``ingress, probe spec``)."""
-    operator: Callable[..., tuple[bool, str]] | None = None
-    """Game-day mode: asks the operator about each runbook step (``harness.runbook_runner.Operator``)."""
+    operator: Any = None
+    """Game-day mode: the operator at the terminal (``harness.gameday.OperatorConsole``):
+    answers runbook steps (``ask``), injects the next fault early (``ready``), ends a
+    hold (``done``)."""
 
 
 @dataclass
@@ -208,7 +212,7 @@ def _abort_when_the_proxy_dies(guard: RunGuard):
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
          journal: Journal, guard: RunGuard, parts: Parts) -> None:
-    pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
+    pipeline = with_env(load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file)), scenario.env)
     clock = parts.clock
     with contextlib.ExitStack() as stack:
         try:
@@ -225,14 +229,17 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
+            start_golden(scenario, pipeline, backend, ingress, run_dir, journal, stack)
 
             def wait(deadline: float) -> None:
                 _wait_until(deadline, load, journal, guard, clock)
 
+            operator = parts.operator
             FaultPlayer(scenario, started=started, backend=backend, journal=journal, stack=stack,
-                        guard=guard, clock=clock, wait=wait).play()
+                        guard=guard, clock=clock, wait=wait, ready=operator.ready if operator else None).play()
             journal.enter_phase(Phase.RECOVER)
-            _wait_for_load_end(started + scenario.load.duration + LOAD_END_GRACE_S, load, journal, guard, clock)
+            _wait_for_load_end(started + scenario.load.duration + LOAD_END_GRACE_S, load, journal, guard, clock,
+                               until=operator.done if operator else None)
         finally:
             guard.hold()  # from here on a signal must not cut the healing short
             with contextlib.suppress(JournalWriteError):
@@ -243,12 +250,14 @@ def _watch_live(scenario: Scenario, pipeline, backend, run_dir: Path, journal: J
                 stack: contextlib.ExitStack, parts: Parts) -> None:
     """Subscribe what reacts to the live feed: the stop conditions and the runbook."""
     stop_conditions(scenario, journal, guard).listen(journal.events)
+    if parts.operator is not None:
+        parts.operator.attach(journal)
     if scenario.runbook is None:
         return
-    runbook = parse_runbook(pipeline.dir / scenario.runbook.file)
+    runbook = parse_runbook(pipeline.path(scenario.runbook.file))
     links = {name: backend.link_url(name) for name in backend.links}
     runner = RunbookRunner(scenario.runbook, runbook, fault=scenario.runbook_fault, journal=journal,
-                           run_dir=run_dir, links=links, operator=parts.operator)
+                           run_dir=run_dir, links=links, operator=parts.operator.ask if parts.operator else None)
     stack.callback(runner.stop)
     runner.listen(journal.events)
 
@@ -263,9 +272,11 @@ def _wait_until(deadline: float, load, journal: Journal, guard: RunGuard, clock:
     _check_going(journal, guard)
 
 
-def _wait_for_load_end(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock) -> None:
-    """Wait until Locust ends on its own (the load's duration), at most until ``deadline``."""
-    while load.running():
+def _wait_for_load_end(deadline: float, load, journal: Journal, guard: RunGuard, clock: Clock,
+                       until: threading.Event | None = None) -> None:
+    """Wait until Locust ends on its own (the load's duration), at most until ``deadline``
+    (or until ``until`` is set: the operator ended a game-day hold)."""
+    while load.running() and not (until is not None and until.is_set()):
         _check_going(journal, guard)
         if clock.time() > deadline:
             raise DriverError(f"Locust did not stop within {LOAD_END_GRACE_S:g} s of the load's end")

@@ -30,8 +30,9 @@ T0 = 1_700_000_000.0
 class Plan:
     """One fault of a synthetic run: injected at ``at``, reverted ``for_`` later.
 
-    ``lag`` (s) is how late it took effect: the journal carries ``planned_ts`` and
-    ``effective_ts`` as the writers do, or neither when ``lag`` is None (old journals).
+    ``lag`` (s) is how late it took effect: the journal carries ``planned_ts``, ``call_ts``
+    (the call starts on plan) and ``effective_ts`` as the writers do, or none of them when
+    ``lag`` is None (old journals).
     """
 
     name: str
@@ -74,7 +75,7 @@ def journal(*, duration: float | None = 30, faults: tuple[Plan, ...] = (),
                _rec(0.0, "load_started", "baseline", load_ts=T0)]
     for plan in faults:
         target = "model" if plan.instant else "features"
-        timing = {} if plan.lag is None else {"planned_ts": T0 + plan.at,
+        timing = {} if plan.lag is None else {"planned_ts": T0 + plan.at, "call_ts": T0 + plan.at,
                                               "effective_ts": T0 + plan.at + plan.lag}
         at = plan.at + (plan.lag or 0.0)
         records += [_rec(plan.at - 0.01, "fault_injecting", "inject", fault=plan.name,

@@ -77,6 +77,20 @@ def test_a_request_in_flight_at_an_injection_belongs_to_the_fault():
     assert moved.p99_ms == 300.0  # still measured from when they were due
 
 
+def test_a_request_that_ended_during_the_injecting_call_belongs_to_the_fault():
+    # the kill's call starts at 25.96 s and returns at 25.965 s (its effective time); a
+    # request cut off by the signal ended at 25.962 s, before the call returned
+    kill = (Plan("kill", 25.96, instant=True, kind="kill", lag=0.005),)
+    cut_off = req(25.90, service_ms=62.0, ok=False)
+    answered = req(25.80, service_ms=100.0)  # ended at 25.90 s, before the call began
+    r = run(faults=kill, requests=[cut_off, answered])
+    assert r.faults[0].called == pytest.approx(25.96) and r.faults[0].start == pytest.approx(25.965)
+    assert window_stats(r, 23, r.faults[0].start).errors == 0
+    moved = window_stats(r, r.faults[0].start, 27)
+    assert (moved.requests, moved.errors, moved.p99_ms) == (1, 1, pytest.approx(62.0))
+    assert window_stats(r, 25.75, 25.85).requests == 1  # answered in time: stays put
+
+
 def test_attribution_takes_the_latest_injection_a_request_was_in_flight_at():
     faults = (Plan("a", 10, 10), Plan("b", 12, 5))
     r = run(faults=faults, requests=[req(9.5, service_ms=4000.0), req(9.8, service_ms=100.0)])

@@ -20,7 +20,7 @@ def test_both_examples_declare_probe_flags_stores_and_docker():
     assert recsys.probe.method == "GET" and "popular_fallback" in recsys.answers.flags
     assert recsys.load.user_class == "RecsysUser" and recsys.services["redis"].health.tcp
     assert {n: s.kind for n, s in recsys.stores.items()} == {"users": "redis", "items": "redis"}
-    assert reference.path(reference.docker.compose) == ROOT / "docker-compose.chaos.yml"
+    assert [reference.path(c) for c in reference.docker.compose] == [ROOT / "docker-compose.chaos.yml"]
     assert recsys.path(recsys.docker.images["recsys"]).is_file()
     with pytest.raises(LookupError, match="declares stores users, items: name one"):
         recsys.store_named(None)
