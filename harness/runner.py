@@ -91,6 +91,9 @@ class Parts:
     """Makes the load driver (``load=, host=, locustfile=, user_class=, flags=, run_dir=, journal=, seed=``)."""
     probe: Callable[..., None] = probe_ingress
     """Waits until the pipeline answers through its ingress URL (``ingress, probe spec``)."""
+    live: bool = True
+    """Subscribe the live watchers (``abort_if``, the runbook and its commands); the dry
+    run has no live feed and runs no runbook command."""
     operator: Any = None
     """Game-day mode: the operator at the terminal (``harness.gameday.OperatorConsole``):
     answers runbook steps (``ask``), injects the next fault early (``ready``), ends a
@@ -249,6 +252,8 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
 def _watch_live(scenario: Scenario, pipeline, backend, run_dir: Path, journal: Journal, guard: RunGuard,
                 stack: contextlib.ExitStack, parts: Parts) -> None:
     """Subscribe what reacts to the live feed: the stop conditions and the runbook."""
+    if not parts.live:
+        return
     stop_conditions(scenario, journal, guard).listen(journal.events)
     if parts.operator is not None:
         parts.operator.attach(journal)
