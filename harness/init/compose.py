@@ -73,6 +73,10 @@ class ComposeFile:
     services: dict[str, ComposeService]
     chaos_links: dict[str, tuple[str, str]] = field(default_factory=dict)
     """``x-chaos-links``: link -> (listen, upstream) of a file that already has a proxy."""
+    networks: dict[str, dict] = field(default_factory=dict)
+    """Top-level ``networks`` as written (an empty mapping for ``name:`` alone)."""
+    volumes: dict[str, dict] = field(default_factory=dict)
+    """Top-level ``volumes`` as written."""
 
     def jobs(self) -> set[str]:
         """One-shot services: awaited with ``service_completed_successfully``, or
@@ -245,12 +249,15 @@ def read_compose(path: str | Path) -> ComposeFile:
                 reader.problem(("services", service.name, "depends_on", other),
                                f"names unknown service {other!r}")
     links = reader.chaos_links(doc.data.get("x-chaos-links"))
+    tops = {key: {name: reader.mapping(spec, (key, name), "options")
+                  for name, spec in reader.mapping(doc.data.get(key), (key,), key).items()}
+            for key in ("networks", "volumes")}
     if reader.problems:
         raise InvalidScenario(reader.problems)
     version = doc.data.get("version")
     name = doc.data.get("name")
     return ComposeFile(path=doc.path, name=name if isinstance(name, str) else None, version=None if version is None else str(version),
-                       services=services, chaos_links=links)
+                       services=services, chaos_links=links, networks=tops["networks"], volumes=tops["volumes"])
 
 
 def _http_health(test: tuple[str, ...] | None) -> HttpHealth | None:

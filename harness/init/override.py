@@ -9,7 +9,10 @@ The team's file is never edited. Compose merges the override over it
 * rewrites, in each caller's ``environment``, the ``host[:port]`` of each edge to the
   proxy's listen port for it (a bare host name keeps its port: that link listens on
   the target's own port), and makes the caller depend on the proxy;
-* labels every service with the run id and owner (``chaos-harness cleanup``).
+* labels every service, the default network and every network and volume the file
+  defines (not ``external`` ones) with the run id and owner, so ``down`` and
+  ``chaos-harness cleanup`` find them (each definition repeated whole: compose v1
+  replaces a repeated top-level definition rather than merging it).
 
 Each link's proxy is created by the harness through the Toxiproxy API at ``up``.
 """
@@ -126,7 +129,22 @@ def build_override(compose: ComposeFile, plan: ProxyPlan) -> dict:
         services[plan.service]["labels"] = dict(LABELS)
     doc: dict = {"version": compose.version} if compose.version else {}
     doc["services"] = services
+    for key, found in (("networks", {"default": {}, **compose.networks}), ("volumes", compose.volumes)):
+        labelled = {name: _labelled(spec) for name, spec in found.items() if not spec.get("external")}
+        if labelled:
+            doc[key] = labelled
     return doc
+
+
+def _labelled(spec: dict) -> dict:
+    """A network's or volume's definition as written, with the run's labels added.
+
+    Compose v1 replaces a top-level definition that a later file repeats, so the whole
+    definition is repeated here, not only the labels."""
+    labels = spec.get("labels") or {}
+    if isinstance(labels, list):
+        labels = dict(item.split("=", 1) if "=" in item else (item, "") for item in labels)
+    return {**spec, "labels": {**labels, **LABELS}}
 
 
 def _rewritten(compose: ComposeFile, plan: ProxyPlan, caller: str) -> dict[str, str]:
