@@ -124,3 +124,21 @@ def window_correctness(log: GoldenLog | None, start: float, end: float,
         if k == 0 and prefix != name:
             out[f"{name}_drift_psi"], out[f"{name}_drift_ks"] = out["prediction_drift_psi"], out["prediction_drift_ks"]
     return out
+
+
+def correctness_steps(log: GoldenLog | None, duration_s: float,
+                      step_s: float = 1.0) -> dict[str, list[tuple[float, float, float | None]]]:
+    """``golden_accuracy`` and ``silent_wrong_rate`` per ``step_s`` bucket over the load,
+    as ``(start, end, value or None)`` steps for the HTML timeline; empty without a log."""
+    if log is None or not len(log):
+        return {}
+    out: dict[str, list[tuple[float, float, float | None]]] = {"golden_accuracy": [], "silent_wrong_rate": []}
+    start = 0.0
+    while start < duration_s:
+        end = min(start + step_s, duration_s)
+        span = log.span(start, end)
+        n = span.stop - span.start
+        out["golden_accuracy"].append((start, end, float(log.right[span].mean()) if n else None))
+        out["silent_wrong_rate"].append((start, end, float(log.silent_wrong[span].mean()) if n else None))
+        start = end
+    return out
