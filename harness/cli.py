@@ -297,7 +297,7 @@ def _proxy(args: argparse.Namespace) -> int:
 def _images(args: argparse.Namespace) -> int:
     from harness.images import build_main
 
-    return build_main(["--rebuild"] if args.rebuild else [])
+    return build_main([*map(str, args.pipelines), *(["--rebuild"] if args.rebuild else [])])
 
 
 def _cleanup(args: argparse.Namespace) -> int:
@@ -377,6 +377,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(func=_proxy)
     cmd = commands.add_parser("images", help="build the Docker images locally (no registry)")
     cmd.add_argument("action", choices=["build"])
+    cmd.add_argument("pipelines", nargs="*", metavar="PIPELINE_DIR",
+                     help="pipelines whose docker.images to build too (default: fixtures/*/ here)")
     cmd.add_argument("--rebuild", action="store_true")
     cmd.set_defaults(func=_images)
     cmd = commands.add_parser("cleanup", help="remove whatever an interrupted or killed run left")
