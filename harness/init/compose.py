@@ -41,7 +41,6 @@ class ComposeService:
     """One service of the compose file, reduced to what ``init`` reasons about."""
 
     name: str
-    line: int | None
     image: str | None = None
     build: bool = False
     ports: tuple[int, ...] = ()
@@ -73,6 +72,10 @@ class ComposeFile:
     services: dict[str, ComposeService]
     chaos_links: dict[str, tuple[str, str]] = field(default_factory=dict)
     """``x-chaos-links``: link -> (listen, upstream) of a file that already has a proxy."""
+    networks: dict[str, dict] = field(default_factory=dict)
+    """Top-level ``networks`` as written (an empty mapping for ``name:`` alone)."""
+    volumes: dict[str, dict] = field(default_factory=dict)
+    """Top-level ``volumes`` as written."""
 
     def jobs(self) -> set[str]:
         """One-shot services: awaited with ``service_completed_successfully``, or
@@ -118,7 +121,7 @@ class _Reader:
         if http_health and http_health.port and http_health.port not in ports:
             ports += (http_health.port,)  # a server reached only on the compose network
         return ComposeService(
-            name=name, line=self.doc.line_of(loc), image=image, build="build" in spec, ports=ports,
+            name=name, image=image, build="build" in spec, ports=ports,
             healthcheck=health, http_health=http_health, environment=env, env_lines=env_lines,
             depends_on=self.depends_on(spec.get("depends_on"), loc + ("depends_on",)),
             restart=_text(spec.get("restart")), container_name=_text(spec.get("container_name")))
@@ -245,12 +248,15 @@ def read_compose(path: str | Path) -> ComposeFile:
                 reader.problem(("services", service.name, "depends_on", other),
                                f"names unknown service {other!r}")
     links = reader.chaos_links(doc.data.get("x-chaos-links"))
+    tops = {key: {name: reader.mapping(spec, (key, name), "options")
+                  for name, spec in reader.mapping(doc.data.get(key), (key,), key).items()}
+            for key in ("networks", "volumes")}
     if reader.problems:
         raise InvalidScenario(reader.problems)
     version = doc.data.get("version")
     name = doc.data.get("name")
     return ComposeFile(path=doc.path, name=name if isinstance(name, str) else None, version=None if version is None else str(version),
-                       services=services, chaos_links=links)
+                       services=services, chaos_links=links, networks=tops["networks"], volumes=tops["volumes"])
 
 
 def _http_health(test: tuple[str, ...] | None) -> HttpHealth | None:

@@ -9,7 +9,10 @@ The team's file is never edited. Compose merges the override over it
 * rewrites, in each caller's ``environment``, the ``host[:port]`` of each edge to the
   proxy's listen port for it (a bare host name keeps its port: that link listens on
   the target's own port), and makes the caller depend on the proxy;
-* labels every service with the run id and owner (``chaos-harness cleanup``).
+* labels every service, the default network and every network and volume the file
+  defines (not ``external`` ones) with the run id and owner, so ``down`` and
+  ``chaos-harness cleanup`` find them (each definition repeated whole: compose v1
+  replaces a repeated top-level definition rather than merging it).
 
 Each link's proxy is created by the harness through the Toxiproxy API at ``up``.
 """
@@ -90,15 +93,18 @@ def plan_links(compose: ComposeFile, topology: Topology) -> ProxyPlan:
         names.add(name)
         links.append(Link(name, edge.caller, edge.target, f"{edge.target}:{edge.port}", listen, edge))
     if topology.ingress is not None:
-        upstream = f"{topology.ingress}:{topology.ingress_port}"
-        for name, (listen, up) in compose.chaos_links.items():
-            if up == upstream and name not in {link.name for link in links}:
-                links.append(Link(name, "load", topology.ingress, upstream, int(listen.rsplit(":", 1)[1]), None))
-                break
-        else:
-            listen = _free_port(used)
-            links.append(Link(_free_link(names, "ingress"), "load", topology.ingress, upstream, listen, None))
+        links.append(_ingress_link(compose, topology, links, names, used))
     return ProxyPlan(service, topology.proxy is None, tuple(links), tuple(notes))
+
+
+def _ingress_link(compose: ComposeFile, topology: Topology, links: list[Link], names: set[str],
+                  used: set[int]) -> Link:
+    """The load's link: an ``x-chaos-links`` entry that already leads to the ingress, else a new one."""
+    upstream = f"{topology.ingress}:{topology.ingress_port}"
+    for name, (listen, up) in compose.chaos_links.items():
+        if up == upstream and name not in {link.name for link in links}:
+            return Link(name, "load", topology.ingress, upstream, int(listen.rsplit(":", 1)[1]), None)
+    return Link(_free_link(names, "ingress"), "load", topology.ingress, upstream, _free_port(used), None)
 
 
 def build_override(compose: ComposeFile, plan: ProxyPlan) -> dict:
@@ -126,7 +132,22 @@ def build_override(compose: ComposeFile, plan: ProxyPlan) -> dict:
         services[plan.service]["labels"] = dict(LABELS)
     doc: dict = {"version": compose.version} if compose.version else {}
     doc["services"] = services
+    for key, found in (("networks", {"default": {}, **compose.networks}), ("volumes", compose.volumes)):
+        labelled = {name: _labelled(spec) for name, spec in found.items() if not spec.get("external")}
+        if labelled:
+            doc[key] = labelled
     return doc
+
+
+def _labelled(spec: dict) -> dict:
+    """A network's or volume's definition as written, with the run's labels added.
+
+    Compose v1 replaces a top-level definition that a later file repeats, so the whole
+    definition is repeated here, not only the labels."""
+    labels = spec.get("labels") or {}
+    if isinstance(labels, list):
+        labels = dict(item.split("=", 1) if "=" in item else (item, "") for item in labels)
+    return {**spec, "labels": {**labels, **LABELS}}
 
 
 def _rewritten(compose: ComposeFile, plan: ProxyPlan, caller: str) -> dict[str, str]:

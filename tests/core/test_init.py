@@ -244,3 +244,57 @@ def test_compose_itself_merges_the_override(tmp_path):
     assert services["web"]["environment"]["GREETING"] == "hello api"
     assert set(services["web"]["depends_on"]) == {"api", "cache", "worker", "chaos-proxy"}
     assert services["chaos-proxy"]["image"] == "chaos-harness/proxy:local"
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.chaos.yml", "fixtures/recsys/docker/compose.yml", None])
+def test_validate_accepts_the_starter_scenario_on_docker_only(tmp_path, compose):
+    """The starter scenario loads on docker; on process it is refused (no commands), exit 2."""
+    from harness.loader import load_scenario
+
+    path = REPO / compose if compose else write(tmp_path, OTHER_STYLE)
+    result = init_pipeline(path, tmp_path / "out")
+    scenario = load_scenario(result.out_dir / "starter-scenario.yaml")
+    assert scenario.backend == "docker" and len(scenario.faults) == 1
+    with pytest.raises(InvalidScenario, match="runs on the docker backend only"):
+        load_scenario(result.out_dir / "starter-scenario.yaml", backend="process")
+
+
+def test_docker_compose_may_list_files_and_a_later_image_wins(tmp_path):
+    """pipeline.yaml's docker.compose: one file or a list; the images checked are the merged ones."""
+    from harness.images import compose_images
+    from harness.pipeline import DockerSpec
+
+    assert DockerSpec(compose="a.yml").compose == ("a.yml",)
+    assert DockerSpec(compose=["a.yml", "b.yml"]).compose == ("a.yml", "b.yml")
+    first = write(tmp_path, "services:\n  a: {image: one}\n  b: {image: '${B_IMAGE:-two}'}\n", "a.yml")
+    second = write(tmp_path, "services:\n  a: {image: three}\n  c: {image: four}\n", "b.yml")
+    assert compose_images([first, second], {}) == ["four", "three", "two"]
+    assert compose_images(first, {"B_IMAGE": "mine"}) == ["mine", "one"]
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
+def test_networks_and_volumes_keep_their_definition_and_get_the_run_labels(tmp_path):
+    """cleanup finds a killed run's networks and volumes by label; compose v1 replaces a
+    repeated definition, so the override repeats it whole. External ones are left alone."""
+    path = write(tmp_path, """\
+        services:
+          x: {image: busybox, volumes: ["data:/d"], networks: [default, back], expose: [80]}
+        networks:
+          back: {driver: bridge, internal: true, labels: [team=a]}
+          ext: {external: true}
+        volumes:
+          data: {driver: local, driver_opts: {type: tmpfs, device: tmpfs}}
+        """)
+    result = init_pipeline(path)
+    merged = subprocess.run(["docker-compose", "-f", str(path), "-f", str(result.out_dir / "compose.override.yml"),
+                             "config"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent",
+                                 "CHAOS_RUN_ID": "r1"})
+    assert merged.returncode == 0, merged.stderr
+    doc = yaml.safe_load(merged.stdout)
+    back, default, data = doc["networks"]["back"], doc["networks"]["default"], doc["volumes"]["data"]
+    assert (back["driver"], back["internal"], back["labels"]["team"]) == ("bridge", True, "a")
+    assert data["driver_opts"] == {"type": "tmpfs", "device": "tmpfs"}
+    assert back["labels"]["chaos-harness.run-id"] == default["labels"]["chaos-harness.run-id"] == "r1"
+    assert data["labels"]["chaos-harness.run-id"] == "r1"
+    assert "labels" not in doc["networks"]["ext"]
