@@ -30,7 +30,7 @@ The metrics of a window are in ``harness.windows``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -132,13 +132,15 @@ class Run:
     signal arrived (even while the reports were written), ``crashed`` without it."""
     integrity: tuple[str, ...] = ()
     """Why the run's record is incomplete (``harness.integrity``); empty when complete."""
+    golden: Any = None
+    """The golden answers (:class:`harness.correctness.GoldenLog`), None when none were replayed."""
 
     @property
     def flag_names(self) -> tuple[str, ...]:
         """The flags the run reports: the pipeline's declared ones, then any other an
         answer carried, then any an SLO names (``<flag>_rate``)."""
         named = [metric[:-5] for slo in self.scenario.slo_sets() for metric, _ in slo.items()
-                 if metric.endswith("_rate") and metric != "error_rate"]
+                 if metric.endswith("_rate") and metric not in type(slo).model_fields]
         out: list[str] = []
         for name in (*self.header.flags, *sorted(self.requests.flags), *named):
             if name not in out:
@@ -164,8 +166,12 @@ def load_run(run_dir: Path | str) -> Run:
     merge_worker_logs(run_dir)
     events = run_dir / LOAD_EVENTS_FILE
     totals = load_totals(scan_jsonl(events)[0]) if events.exists() else None
-    return build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
-                     run_id=run_dir.name, load_totals=totals)
+    from harness.correctness import read_golden_log
+
+    run = build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
+                    run_id=run_dir.name, load_totals=totals)
+    injections = [(f.acting_from, f.start) for f in run.faults]
+    return replace(run, golden=read_golden_log(run_dir, run.load_started_at, injections))
 
 
 def build_run(journal: Iterable[Record | dict[str, Any]],

@@ -1,4 +1,4 @@
-"""``chaos-harness``: validate | schema | run | gameday | check | report | compare | proxy serve | images build | cleanup.
+"""``chaos-harness``: validate | schema | run | gameday | check | report | compare | init | proxy serve | images build | cleanup.
 
 Exit codes (the same for every command):
     0  done, every SLO held (and, with --baseline, nothing regressed)
@@ -265,6 +265,23 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_REGRESSED if regressed else EXIT_OK
 
 
+def _init(args: argparse.Namespace) -> int:
+    """Write a starter pipeline over a compose file; print what was inferred and what was not."""
+    from harness.init import SCENARIO_FILE, init_pipeline
+
+    result = init_pipeline(args.compose_file, args.out)
+    print(f"wrote {result.out_dir}/: {', '.join(f.name for f in result.files)}")
+    print(f"ingress: {result.ingress}; proxy service: {result.plan.service}")
+    for link in result.plan.links:
+        print(f"  link {link.name}: {link.caller} -> {link.upstream} (proxy port {link.listen})")
+    if result.notes:
+        print("could not infer (or only guessed):")
+        for note in result.notes:
+            print(f"  - {note}")
+    print(f"next: chaos-harness validate {result.out_dir / SCENARIO_FILE}")
+    return EXIT_OK
+
+
 def _proxy(args: argparse.Namespace) -> int:
     from harness.proxy import serve_main
 
@@ -345,6 +362,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="step of the series and the recovery grid, 10ms to 1s "
                               "(default: the scenario's resolution, else 100ms)")
         cmd.set_defaults(func=_report)
+    cmd = commands.add_parser("init", help="write a starter pipeline directory over a team's compose file")
+    cmd.add_argument("compose_file")
+    cmd.add_argument("--out", default=None, help="new or empty directory (default: chaos/ beside the file)")
+    cmd.set_defaults(func=_init)
     cmd = commands.add_parser("proxy", help="the embedded Toxiproxy-API server")
     cmd.add_argument("action", choices=["serve"])
     cmd.add_argument("rest", nargs=argparse.REMAINDER, help="--host, --port, --seed, -config FILE")

@@ -105,6 +105,14 @@ def render_text(table: "pandas.DataFrame", a: dict[str, Any], b: dict[str, Any])
     return "\n".join(lines) + "\n"
 
 
+def _marked(html: str) -> str:
+    """Statuses coloured as in the run report (``regressed`` and ``failed`` red)."""
+    for status, css in (("regressed", "failed"), ("failed", "failed"), ("passed", "passed"),
+                        ("unknown", "unknown")):
+        html = html.replace(f"<td>{status}</td>", f'<td class="{css}">{status}</td>')
+    return html
+
+
 def render_html(table: "pandas.DataFrame", a: dict[str, Any], b: dict[str, Any]) -> str:
     """A self-contained HTML page (the report's style), one table per group."""
     template = Template(files("harness.reporting").joinpath("report.html").read_text("utf-8"))
@@ -118,6 +126,6 @@ def render_html(table: "pandas.DataFrame", a: dict[str, Any], b: dict[str, Any])
         if group != "slo":
             part = part.drop(columns=["A status", "B status"])
         if not part.empty:
-            body += [f"<h2>{escape(heading)}</h2>", part.to_html(index=False, escape=True, border=0)]
+            body += [f"<h2>{escape(heading)}</h2>", _marked(part.to_html(index=False, escape=True, border=0))]
     return template.substitute(title=escape(f"compare {a.get('run_id')} {b.get('run_id')}"),
                                body="\n".join(body))

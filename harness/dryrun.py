@@ -88,7 +88,7 @@ def dry_run(scenario: Scenario, *, scenario_file: Path, backend: str | None = No
         return made[-1]
 
     parts = Parts(clock=clock, backend=make_backend, load=functools.partial(FakeLoadDriver, clock=clock),
-                  probe=lambda ingress, spec=None: None)
+                  probe=lambda ingress, spec=None: None, live=False)
     journal = Journal(None, clock=clock)
     plan = _PlanRecorder(made)
     journal.events.record.add_listener(plan.on_record)

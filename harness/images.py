@@ -447,18 +447,22 @@ def compose_environment(roles: Iterable[str] = ()) -> dict[str, str]:
     return {image_variable(role): image_tag(role) for role in (*COMPOSE_ROLES, *roles)}
 
 
-def compose_images(compose_file: Path, env: dict[str, str]) -> list[str]:
-    """The image tags ``compose_file``'s services name, ``${VAR:-default}`` resolved from ``env``."""
+def compose_images(compose_files: Path | Iterable[Path], env: dict[str, str]) -> list[str]:
+    """The image tags the services of ``compose_files`` name (a later file's image wins,
+    as when compose merges them), ``${VAR:-default}`` resolved from ``env``."""
     import yaml
-
-    spec = yaml.safe_load(Path(compose_file).read_text(encoding="utf-8")) or {}
 
     def resolve(match: re.Match) -> str:
         return env.get(match[1]) or (match[2] or "")
 
-    tags = [re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}", resolve, str(service["image"]))
-            for service in (spec.get("services") or {}).values() if isinstance(service, dict) and "image" in service]
-    return sorted(set(tags))
+    images: dict[str, str] = {}
+    for compose_file in [compose_files] if isinstance(compose_files, Path) else compose_files:
+        spec = yaml.safe_load(Path(compose_file).read_text(encoding="utf-8")) or {}
+        for name, service in (spec.get("services") or {}).items():
+            if isinstance(service, dict) and "image" in service:
+                images[name] = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}", resolve,
+                                      str(service["image"]))
+    return sorted(set(images.values()))
 
 
 def absent_images(tags: list[str], client=None) -> list[str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.analysis import FaultWindow, Run, to_iso
+from harness.data_effects import data_effects
 from harness.recovery import Recovery
 from harness.regression import Regression, figures, regression
 from harness.series import Series, series
@@ -137,6 +138,7 @@ class Judgement:
                            "service": u.service, "what": u.what} for u in self.unplanned],
             "slos": [v.to_dict() for v in self.slos],
             "faults": [f.to_json(run) for f in self.faults],
+            "data": data_effects(run.records),
             "requests": {"total": self.totals.requests, **_stats_json(self.totals)},
             "windows": [{"name": w.name, "window": w.kind, **w.stats.to_dict()}
                         for w in self.windows],

@@ -29,7 +29,7 @@ from harness.errors import InvalidScenario, Problem
 from harness.faults.base import DataFault
 from harness.faults.registry import fault_kinds, get_fault
 from harness.located import not_a_mapping, problem_at, problems_of
-from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario
+from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario, SLOSet
 from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
 from harness.proxy.addr import is_loopback_host
@@ -83,6 +83,12 @@ class _Loader:
         pipeline = self._pipeline(data.get("pipeline", Scenario.model_fields["pipeline"].default))
         if pipeline is not None:
             backend = self.backend or data.get("backend", "process")
+            docker_only = pipeline.docker_only()
+            if docker_only and backend == "process":
+                self.problem(("backend",) if "backend" in data else ("pipeline",),
+                             f"pipeline {pipeline.name!r} runs on the docker backend only: service(s) "
+                             f"{', '.join(docker_only)} have no command (its compose file starts them); "
+                             f"use backend: docker")
             for i, fault in faults or ():
                 self._check_targets(pipeline, backend, fault, i)
                 self._check_store(pipeline, fault, i)
@@ -90,6 +96,8 @@ class _Loader:
             self._check_upstreams(pipeline, backend, data.get("allowed_hosts"))
             if scenario is not None and scenario.runbook is not None:
                 self._check_runbook(scenario, pipeline)
+            if scenario is not None:
+                self._check_correctness(scenario, pipeline)
         if scenario is not None:
             self._cross_check(scenario)
         if self.problems:
@@ -199,10 +207,28 @@ class _Loader:
             elif declared is not None and column not in declared:
                 self.problem(loc + where, f"{what} of pipeline {pipeline.name!r} has "
                              f"no column {column!r}; its columns are: {', '.join(declared)}")
-        renamed = getattr(fault.params, "rename_to", None)
-        if renamed is not None and (renamed == store.key or renamed in (declared or ())):
-            self.problem(loc + ("rename_to",), f"{what} already has a column "
-                         f"{renamed!r}; rename to a new name")
+        for field in ("rename_to", "add_column"):
+            new = getattr(fault.params, field, None)
+            if new is not None and (new == store.key or new in (declared or ())):
+                self.problem(loc + (field,), f"{what} already has a column "
+                             f"{new!r}; give a new name")
+
+    def _check_correctness(self, scenario: Scenario, pipeline: Pipeline) -> None:
+        """``env`` names services; golden SLOs need ``golden`` (and the pipeline's golden
+        set), drift ones a declared answer value."""
+        for service in scenario.env:
+            if service not in pipeline.services:
+                self.problem(("env", service), f"pipeline {pipeline.name!r} has no service {service!r}; "
+                             f"it has: {', '.join(pipeline.services)}")
+        named = {key for slo in scenario.slo_sets() for key, _ in slo.items()}
+        golden_keys = sorted(named & {"golden_accuracy", "silent_wrong_rate", "prediction_drift_psi",
+                                      "prediction_drift_ks"})
+        if golden_keys and scenario.golden is None:
+            self.problem(("golden",), f"{', '.join(golden_keys)} need the golden probe: add golden: {{rate_per_s: 10}}")
+        if scenario.golden is not None and pipeline.golden is None:
+            self.problem(("golden",), f"pipeline {pipeline.name!r} declares no golden set")
+        if any(k.startswith("prediction_drift") for k in golden_keys) and not pipeline.answers.values:
+            self.problem(("golden",), f"pipeline {pipeline.name!r} declares no answers.values to measure drift on")
 
     def _check_flags(self, pipeline: Pipeline, data: dict[str, Any]) -> None:
         """Each ``<flag>_rate`` SLO names a flag the pipeline declares (when it declares any)."""
@@ -216,7 +242,7 @@ class _Loader:
                 *((("expect", "during", name), slo) for name, slo in during.items())]
         for loc, slo in sets:
             for key in slo if isinstance(slo, dict) else ():
-                if (isinstance(key, str) and key.endswith("_rate") and key != "error_rate"
+                if (isinstance(key, str) and key.endswith("_rate") and key not in SLOSet.model_fields
                         and key[:-len("_rate")] not in declared):
                     self.problem(loc + (key,), f"pipeline {pipeline.name!r} declares no flag "
                                  f"{key[:-len('_rate')]!r}; its flags are: {', '.join(declared)}")

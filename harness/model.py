@@ -110,6 +110,14 @@ class SLOSet(Frozen):
     p95_ms: SLOBound | None = None
     p99_ms: SLOBound | None = None
     throughput_rps: SLOBound | None = None
+    golden_accuracy: SLOBound | None = None
+    """Share of golden answers that were right (``scenario.golden`` replays them)."""
+    silent_wrong_rate: SLOBound | None = None
+    """Share of golden answers that were 200, not flagged, and wrong."""
+    prediction_drift_psi: SLOBound | None = None
+    """PSI of the golden answers' first ``answers.values`` field against the baseline's."""
+    prediction_drift_ks: SLOBound | None = None
+    """Two-sample KS statistic of the same, 0 to 1."""
 
     @model_validator(mode="before")
     @classmethod
@@ -135,10 +143,16 @@ class SLOSet(Frozen):
                              f"{', '.join(type(self).model_fields)} and <flag>_rate")
         return self
 
-    @field_validator("error_rate")
+    @field_validator("error_rate", "golden_accuracy", "silent_wrong_rate")
     @classmethod
     def _a_rate(cls, bound: Threshold | None) -> Threshold | None:
         return _a_rate(bound)
+
+    @field_validator("prediction_drift_psi", "prediction_drift_ks")
+    @classmethod
+    def _a_drift(cls, bound: Threshold | None) -> Threshold | None:
+        return _within(bound, bare=None, units=(), high=1e6, what="a drift statistic",
+                       takes="a bare number", between="0 and 1e6")
 
     @field_validator("p50_ms", "p95_ms", "p99_ms")
     @classmethod
@@ -287,6 +301,13 @@ class RunbookSpec(Frozen):
     steps: tuple[RunbookStep, ...] = Field(max_length=100)
 
 
+class GoldenSpec(Frozen):
+    """Replay the pipeline's golden set beside the load (``harness.golden``)."""
+
+    rate_per_s: float = Field(10.0, gt=0, le=1000)
+    """Golden requests per second (one in flight at a time)."""
+
+
 class Scenario(Frozen):
     """A whole scenario file."""
 
@@ -308,6 +329,12 @@ class Scenario(Frozen):
     allowed_hosts: tuple[str, ...] = Field((), max_length=100)
     """Non-loopback hosts a link's ``upstream`` may name (none by default: loopback only)."""
     runbook: RunbookSpec | None = None
+    golden: GoldenSpec | None = None
+    """Replay the pipeline's golden set during the load: needed by ``golden_accuracy``,
+    ``silent_wrong_rate`` and the ``prediction_drift_*`` SLOs."""
+    env: dict[str, dict[str, str]] = {}
+    """Environment overrides per service (``{model-server: {FEATURE_VALIDATION: "off"}}``),
+    on top of the pipeline's; process backend."""
 
     @property
     def runbook_fault(self) -> str | None:

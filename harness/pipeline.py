@@ -69,7 +69,8 @@ class HealthSpec(_Frozen):
 class ServiceSpec(_Frozen):
     """One service: how to start it and how to know it is healthy."""
 
-    command: tuple[str, ...]
+    command: tuple[str, ...] = ()
+    """Empty: the docker backend's compose file starts it; the process backend cannot."""
     env: dict[str, str] = {}
     health: HealthSpec = HealthSpec()
     """``/health`` (a path answering 200) or ``{tcp: true}`` (the port accepts)."""
@@ -216,7 +217,9 @@ class DockerGolden(_Frozen):
 class DockerSpec(_Frozen):
     """The pipeline in containers: compose file and images relative to the pipeline dir."""
 
-    compose: str
+    compose: tuple[str, ...]
+    """The compose file, or several merged in order (``-f a -f b``): e.g. a team's own
+    file and the override ``chaos-harness init`` wrote beside this declaration."""
     images: dict[str, str] = {}
     """Image role -> Dockerfile; built on ``chaos-harness/runtime`` with the pipeline
     directory as context by ``chaos-harness images build``."""
@@ -224,6 +227,13 @@ class DockerSpec(_Frozen):
     links: dict[str, DockerLink] = {}
     stores: dict[str, DockerStore] = {}
     golden: DockerGolden | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("compose"), str):
+            return {**data, "compose": (data["compose"],)}
+        return data
 
 
 class Pipeline(_Frozen):
@@ -302,6 +312,10 @@ class Pipeline(_Frozen):
         for name in self.services:
             visit(name)
         return order
+
+    def docker_only(self) -> list[str]:
+        """Services without a ``command``: only the docker backend can run them."""
+        return [name for name, spec in self.services.items() if not spec.command]
 
     def path(self, relative: str) -> Path:
         """``relative`` (a file the declaration names) resolved against the pipeline dir."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -61,6 +61,8 @@ class WindowBatch:
     lo: np.ndarray
     """Index of each window's first request in ``requests``; ``hi`` one past its last."""
     hi: np.ndarray
+    run: Any = None
+    """The run the windows are over (checks that need more than the requests: golden answers)."""
 
     def count(self, column: np.ndarray) -> np.ndarray:
         """How many requests of each window have ``column`` (a bool column) true."""
@@ -89,7 +91,7 @@ class WindowBatch:
 def window_batch(run: Run, starts: np.ndarray, length: float) -> WindowBatch:
     """The windows ``[s, s + length)`` for each ``s`` of ``starts``."""
     at = run.requests.at
-    return WindowBatch(requests=run.requests, start=starts, length=length,
+    return WindowBatch(requests=run.requests, start=starts, length=length, run=run,
                        lo=np.searchsorted(at, starts, side="left"),
                        hi=np.searchsorted(at, starts + length, side="left"))
 

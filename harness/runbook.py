@@ -7,11 +7,11 @@ in automated mode. A step without a fenced block is a human step: in game-day mo
 operator is asked whether it is done; in automated mode it is done when triggered.
 Step numbers are as written and must be unique in the file::
 
-    1. Confirm the alert: the fallback rate is up.
-    2. Switch the model server to the standby feature source.
+    1. Confirm the alert on the dashboard.
+    2. Fail over to the standby.
 
        ```sh
-       curl -fsS -X POST "$CHAOS_LINK_INGRESS/admin/feature-source" -d '{"source": "standby"}'
+       curl -fsS -X POST "$CHAOS_LINK_INGRESS/admin/failover"
        ```
 
 Which steps run, and when, is the scenario's ``runbook:`` (``harness.model.RunbookSpec``);

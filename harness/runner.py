@@ -48,6 +48,7 @@ from harness.errors import DriverError, HarnessError, JournalWriteError
 from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
+from harness.golden import start_golden, with_env
 from harness.loader import resolve_pipeline_dir
 from harness.model import Scenario
 from harness.pipeline import ProbeSpec, load_pipeline
@@ -90,6 +91,9 @@ class Parts:
     """Makes the load driver (``load=, host=, locustfile=, user_class=, flags=, run_dir=, journal=, seed=``)."""
     probe: Callable[..., None] = probe_ingress
     """Waits until the pipeline answers through its ingress URL (``ingress, probe spec``)."""
+    live: bool = True
+    """Subscribe the live watchers (``abort_if``, the runbook and its commands); the dry
+    run has no live feed and runs no runbook command."""
     operator: Any = None
     """Game-day mode: the operator at the terminal (``harness.gameday.OperatorConsole``):
     answers runbook steps (``ask``), injects the next fault early (``ready``), ends a
@@ -211,7 +215,7 @@ def _abort_when_the_proxy_dies(guard: RunGuard):
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
          journal: Journal, guard: RunGuard, parts: Parts) -> None:
-    pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
+    pipeline = with_env(load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file)), scenario.env)
     clock = parts.clock
     with contextlib.ExitStack() as stack:
         try:
@@ -228,6 +232,7 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
                               run_dir=run_dir, journal=journal, seed=scenario.seed)
             stack.callback(load.stop)
             started = load.start()
+            start_golden(scenario, pipeline, backend, ingress, run_dir, journal, stack)
 
             def wait(deadline: float) -> None:
                 _wait_until(deadline, load, journal, guard, clock)
@@ -247,6 +252,8 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
 def _watch_live(scenario: Scenario, pipeline, backend, run_dir: Path, journal: Journal, guard: RunGuard,
                 stack: contextlib.ExitStack, parts: Parts) -> None:
     """Subscribe what reacts to the live feed: the stop conditions and the runbook."""
+    if not parts.live:
+        return
     stop_conditions(scenario, journal, guard).listen(journal.events)
     if parts.operator is not None:
         parts.operator.attach(journal)

@@ -268,6 +268,42 @@ class MaxIncidentTime(Check):
         return self.compare(key, value, f"{value:.3g} s (from {found.fault} at t={found.fault_s:.2f} s)", "s")
 
 
+class CorrectnessBound(Check):
+    """A metric of the golden answers over a window (``harness.correctness``):
+    ``golden_accuracy: "> 99%"``, ``silent_wrong_rate: "< 1%"``,
+    ``prediction_drift_psi: "< 0.1"``, ``prediction_drift_ks: "< 0.2"``."""
+
+    def __init__(self, name: str, threshold: Threshold, *, metric: str):
+        super().__init__(name, threshold)
+        self.metric = metric
+
+    def judge(self, stats: WindowStats) -> Verdict:
+        """The metric over ``stats``; unknown without golden answers in the window."""
+        value = stats.correctness.get(self.metric)
+        if value is None:
+            return self.verdict(Status.UNKNOWN, None, f"no golden answers to measure {self.metric} on in "
+                                f"[{stats.start_s:.2f}, {stats.end_s:.2f}) s")
+        n = stats.correctness.get("golden_requests", 0)
+        shown = (f"{_pct(value)} ({n} golden answers)" if self.metric.endswith(("_rate", "_accuracy"))
+                 else f"{value:.4g} ({n} golden answers)")
+        return self.compare(self.metric, value, shown, None)
+
+    def holds_batch(self, batch: WindowBatch) -> np.ndarray:
+        """Each window's metric against the bound (one window at a time: golden answers are few)."""
+        from harness.correctness import window_correctness
+        from harness.windows import baseline_window
+
+        run = batch.run
+        baseline = baseline_window(run)
+        values = [window_correctness(run.golden, s, s + batch.length, baseline).get(self.metric)
+                  for s in batch.start]
+        return self._compare_many(np.array([np.nan if v is None else v for v in values], dtype=float))
+
+
+def _correctness(metric: str) -> Callable[[str, Threshold], Check]:
+    return lambda name, threshold: CorrectnessBound(name, threshold, metric=metric)
+
+
 def _latency(percentile: int) -> Callable[[str, Threshold], Check]:
     return lambda name, threshold: MaxLatencyPercentile(name, threshold, percentile=percentile)
 
@@ -278,6 +314,8 @@ CHECKS: dict[str, Callable[[str, Threshold], Check]] = {
     "p95_ms": _latency(95),
     "p99_ms": _latency(99),
     "throughput_rps": MinThroughput,
+    **{metric: _correctness(metric) for metric in
+       ("golden_accuracy", "silent_wrong_rate", "prediction_drift_psi", "prediction_drift_ks")},
 }
 """One check family per ``SLOSet`` field; any other ``<flag>_rate`` is a :class:`MaxFlagRate`."""
 

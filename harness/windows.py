@@ -72,6 +72,9 @@ class WindowStats:
     """Requests sent per second of window."""
     flags: dict[str, int] = field(default_factory=dict)
     """Flag name -> requests whose answer carried it (the run's flags, see ``Run.flag_names``)."""
+    correctness: dict[str, Any] = field(default_factory=dict)
+    """The golden answers' metrics over the window (``harness.correctness``); empty
+    when the run replayed no golden set."""
 
     def flag_rate(self, flag: str) -> float | None:
         """Share of the window's requests carrying ``flag`` (None without requests)."""
@@ -79,7 +82,9 @@ class WindowStats:
 
     def metric(self, name: str) -> float | None:
         """A metric by name: a field (``p99_ms``) or a flag's ``<flag>_rate``."""
-        if name.endswith("_rate") and name != "error_rate":
+        if name in self.correctness:
+            return self.correctness[name]
+        if name.endswith("_rate") and name not in ("error_rate", "silent_wrong_rate"):
             return self.flag_rate(name[:-len("_rate")])
         return getattr(self, name)
 
@@ -100,14 +105,28 @@ class WindowStats:
 
 
 def window_stats(run: Run, start: float, end: float) -> WindowStats:
-    """Metrics of the requests counted in ``[start, end)`` (seconds from load start)."""
+    """Metrics of the requests counted in ``[start, end)`` (seconds from load start),
+    and of the golden answers sent in it."""
     lo, hi = np.searchsorted(run.requests.at, [start, end], side="left")
-    return slice_stats(run.requests, int(lo), int(hi), start, end, flags=run.flag_names)
+    stats = slice_stats(run.requests, int(lo), int(hi), start, end, flags=run.flag_names)
+    return _with_correctness(run, stats)
 
 
 def total_stats(run: Run) -> WindowStats:
     """Metrics of every request of the run, over the whole load ``[0, duration)``."""
-    return slice_stats(run.requests, 0, len(run.requests), 0.0, run.duration_s, flags=run.flag_names)
+    stats = slice_stats(run.requests, 0, len(run.requests), 0.0, run.duration_s, flags=run.flag_names)
+    return _with_correctness(run, stats)
+
+
+def _with_correctness(run: Run, stats: WindowStats) -> WindowStats:
+    if run.golden is None:
+        return stats
+    from dataclasses import replace
+
+    from harness.correctness import window_correctness
+
+    return replace(stats, correctness=window_correctness(run.golden, stats.start_s, stats.end_s,
+                                                         baseline_window(run)))
 
 
 def slice_stats(requests: Requests, lo: int, hi: int, start: float, end: float, *,

@@ -65,3 +65,7 @@ class Backend(Protocol):
     def store(self, name: str | None = None) -> "FeatureStore":
         """The pipeline's store ``name`` (None: its only store), for data faults;
         DriverError when it declares no such store."""
+
+    def golden_file(self) -> "Path":
+        """A local copy (or the path) of the golden set the pipeline's setup wrote
+        (``golden``); DriverError when it declares none or it is not there."""

@@ -73,9 +73,12 @@ class DockerBackend:
             raise DriverError(f"pipeline {pipeline.name!r} has no docker section (compose file, links): "
                               f"it runs on the process backend only")
         self.docker = pipeline.docker
-        self.compose_file = Path(compose_file) if compose_file else pipeline.path(self.docker.compose)
-        if not self.compose_file.is_file():
-            raise DriverError(f"pipeline {pipeline.name!r}: compose file {self.compose_file} does not exist")
+        self.compose_files = [Path(compose_file)] if compose_file else [pipeline.path(f) for f in self.docker.compose]
+        self.compose_file = self.compose_files[0]
+        """The first compose file: its directory is the project's (relative paths in every file)."""
+        for path in self.compose_files:
+            if not path.is_file():
+                raise DriverError(f"pipeline {pipeline.name!r}: compose file {path} does not exist")
         self.up_timeout = up_timeout
         self.link_specs = self.docker.links
         missing = [name for name, link in pipeline.links.items() if link.on(self.name) and name not in self.link_specs]
@@ -100,7 +103,8 @@ class DockerBackend:
         return self._client
 
     def _compose(self, *args: str) -> list[str]:
-        return [*compose_command(), "-f", str(self.compose_file), "-p", self.project, *args]
+        files = [part for path in self.compose_files for part in ("-f", str(path))]
+        return [*compose_command(), *files, "-p", self.project, *args]
 
     def up(self) -> None:
         """Compose up, proxies through the API, wait for health (see module docstring)."""
@@ -109,7 +113,7 @@ class DockerBackend:
         started = time.monotonic()
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         variables = compose_environment(self.docker.images)
-        wanted = compose_images(self.compose_file, {**os.environ, **variables})
+        wanted = compose_images(self.compose_files, {**os.environ, **variables})
         ours = [t for t in absent_images(wanted, self.client) if t.startswith(OWN_PREFIX)]  # never pulled
         if ours:
             raise DriverError(f"missing image(s) {', '.join(ours)}. Hint: chaos-harness images build "
@@ -313,6 +317,25 @@ class DockerBackend:
             kind, address = spec.kind, where.url or "redis://{host}:{port}/0"
         return open_declared(spec, address=address.format(host=host, port=published),
                              snapshot_dir=self.run_dir, kind=kind)
+
+    def golden_file(self) -> Path:
+        """The golden set copied out of its container (``docker.golden``) into the run directory."""
+        import io
+        import tarfile
+
+        where = self.docker.golden
+        if where is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r}: docker.golden says no container holds a golden set")
+        try:
+            stream, _ = self.container(where.service).get_archive(where.path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                data = member.read() if member else b""
+        except Exception as exc:
+            raise DriverError(f"golden set {where.service}:{where.path}: {exc}") from None
+        target = self.run_dir / "golden-cases.jsonl"
+        target.write_bytes(data)
+        return target
 
     # ------------------------------------------------------------------ service faults
     def resolve(self, service: str) -> None:

@@ -149,6 +149,10 @@ class FakeBackend:
         self._call("reconnect", service, networks=list(networks))
         self.journal.emit(ServiceReconnected(service=service, networks=list(networks)))
 
+    def golden_file(self) -> Path:
+        """Refused: nothing runs the pipeline's setup here, so there is no golden set."""
+        raise DriverError(f"the fake backend runs no setup: pipeline {self.pipeline.name!r} has no golden set here")
+
     def store(self, name: str | None = None) -> MemoryFeatureStore:
         """The in-memory table (DriverError if the pipeline declares none, as on the process backend)."""
         try:

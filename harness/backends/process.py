@@ -154,6 +154,15 @@ class ProcessBackend:
         return open_declared(spec, address=self._fill(spec.sqlite or spec.postgres or spec.redis.url),
                              snapshot_dir=self.run_dir)
 
+    def golden_file(self) -> Path:
+        """The pipeline's ``golden`` path, its placeholders filled; DriverError when absent."""
+        if self.pipeline.golden is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r} declares no golden set")
+        path = Path(self._fill(self.pipeline.golden))
+        if not path.is_file():
+            raise DriverError(f"pipeline {self.pipeline.name!r}: golden set {path} does not exist")
+        return path
+
     def down(self) -> None:
         """Stop every service (no restart), then the proxies; idempotent."""
         for name in reversed(list(self.services)):

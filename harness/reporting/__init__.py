@@ -1,4 +1,4 @@
-"""Reports of a finished run: ``report.json``, ``junit.xml`` and ``report.html``.
+"""Reports of a finished run: ``report.json``, ``junit.xml``, ``report.html`` and ``summary.md``.
 
 ``write_reports(run_dir)`` reads only the run's files (``journal.jsonl``,
 ``requests.jsonl``, ``load-events.jsonl``), judges the run (``harness.judge``) and
@@ -24,7 +24,7 @@ from typing import Any
 from harness.analysis import load_run
 from harness.errors import InfraError
 from harness.judge import Judgement, judge
-from harness.reporting import html, json_report, junit  # noqa: F401  (registration)
+from harness.reporting import html, json_report, junit, summary  # noqa: F401  (registration)
 from harness.reporting.base import Reporter, register, reporters
 
 __all__ = ["Reporter", "ReportsNotWritten", "build_reports", "register", "reporters",

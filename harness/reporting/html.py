@@ -2,9 +2,11 @@
 
 Shows the verdict (and why the record is incomplete, if it is), request totals (due,
 sent, latency from intended start and service time), the series as step charts at the
-judged resolution with fault windows shaded and unplanned deaths marked, the SLO
-table, the unplanned deaths, the faults (with each one's injection lag and recovery),
-the windows and the whole journal. Every value is escaped.
+judged resolution with fault windows shaded, unplanned deaths marked and, with a
+runbook, its steps, the operator's notes and detect / mitigate / recover marked; the
+incident (the three times, each runbook step, the notes), the SLO table, the
+unplanned deaths, the faults (with each one's injection lag and recovery), the windows
+and the whole journal. Every value is escaped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Iterable
 from harness.analysis import to_iso
 from harness.judge import Judgement
 from harness.reporting.base import Reporter, register
-from harness.reporting.svg import Band, Series, step_chart
+from harness.reporting.svg import Band, Mark, Series, step_chart
 from harness.windows import WindowStats
 
 _TEMPLATE = Template(files("harness.reporting").joinpath("report.html").read_text("utf-8"))
@@ -37,7 +39,7 @@ class HtmlReporter(Reporter):
     def render(self, judgement: Judgement) -> str:
         """The whole HTML page."""
         title = f"{judgement.scenario}: {judgement.verdict.value} ({judgement.run_id})"
-        body = "\n".join([_header(judgement), _charts(judgement), _slo_table(judgement),
+        body = "\n".join([_header(judgement), _charts(judgement), _incident(judgement), _slo_table(judgement),
                           _regression_table(judgement), _unplanned_table(judgement), _fault_table(judgement),
                           _windows_table(judgement), _journal_table(judgement)])
         return _TEMPLATE.substitute(title=escape(title), body=body)
@@ -103,8 +105,10 @@ def _charts(j: Judgement) -> str:
         return [(a, b, None if v != v else v) for a, b, v in zip(starts, ends, values)]
 
     def chart(title: str, unit: str, scale: float, *series: tuple[str, str, str]) -> str:
-        return step_chart(title=title, bands=bands, x_max=x_max, unit=unit, scale=scale,
+        return step_chart(title=title, bands=bands, x_max=x_max, unit=unit, scale=scale, marks=marks,
                           series=[Series(label, color, steps(key)) for label, color, key in series])
+
+    marks = incident_marks(j)
 
     every = f"per {j.resolution_s * 1000:g} ms"
     return "<h2>Timeline</h2>" + "\n".join([
@@ -118,6 +122,43 @@ def _charts(j: Judgement) -> str:
                    for i, flag in enumerate(s.flags)))] if s.flags else []),
         chart("Throughput (requests sent/s)", "", 1.0, ("rps", "#059669", "throughput_rps")),
     ])
+
+
+def incident_marks(j: Judgement) -> list[Mark]:
+    """The runbook's steps, the operator's notes and detect / mitigate / recover, in time."""
+    inc = j.incident
+    if inc is None:
+        return []
+    marks = [Mark(s.done_s, f"step {s.step} {'done' if s.ok else 'failed'}", "step")
+             for s in inc.steps if s.done_s is not None]
+    marks += [Mark(t, f"note: {text[:40]}", "note") for t, text in inc.notes]
+    recovered = inc.recovery.recovered_at if inc.recovery and inc.time_to_recover is not None else None
+    for kind, label, t in (("detect", "detected", inc.detected_s), ("mitigate", "mitigated", inc.mitigated_s),
+                           ("recover", "recovered", recovered)):
+        if t is not None:
+            marks.append(Mark(t, label, kind))
+    return sorted(marks, key=lambda m: m.t)
+
+
+def _incident(j: Judgement) -> str:
+    inc = j.incident
+    if inc is None:
+        return ""
+
+    def t(value: float | None) -> str:
+        return "never" if value is None else f"{value:.2f} s"
+    phases = _table(["fault", "took effect t s", "time to detect", "time to mitigate", "time to recover"],
+                    [[inc.fault, inc.fault_s, t(inc.time_to_detect), t(inc.time_to_mitigate), t(inc.time_to_recover)]])
+    steps = _table(["step", "title", "trigger", "fired t s", "done t s", "outcome", "by", "output"],
+                   [[s.step, s.title, s.trigger, s.fired_s, s.done_s,
+                     ("never done", "unknown") if s.ok is None else ("done", "passed") if s.ok else ("failed", "failed"),
+                     s.by, s.output] for s in inc.steps])
+    notes = _table(["t s", "note"], [[at, text] for at, text in inc.notes]) if inc.notes else ""
+    return ("<h2>Incident: detect, mitigate, recover</h2>"
+            "<p class=\"meta\">From the moment the runbook's fault took effect: detection is its alert "
+            "first holding, mitigation the last runbook step done, recovery the steady state holding for good "
+            "(docs/runbooks.md).</p>" + phases + "<h3>Runbook steps</h3>" + steps
+            + ("<h3>Operator notes</h3>" + notes if notes else ""))
 
 
 def _slo_table(j: Judgement) -> str:

@@ -38,6 +38,16 @@ class Band:
     label: str
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A moment of the run drawn as a labelled vertical line: a runbook step done, an
+    operator note, or detect / mitigate / recover (``kind`` is its CSS class)."""
+
+    t: float
+    label: str
+    kind: str
+
+
 def _nice_step(span: float) -> float:
     raw = span / 4 if span > 0 else 1.0
     magnitude = 10 ** math.floor(math.log10(raw))
@@ -45,8 +55,9 @@ def _nice_step(span: float) -> float:
 
 
 def step_chart(*, title: str, series: list[Series], bands: list[Band], x_max: float,
-               unit: str, scale: float = 1.0) -> str:
-    """An SVG chart of ``series`` (values multiplied by ``scale``) with ``bands`` shaded."""
+               unit: str, scale: float = 1.0, marks: list[Mark] = ()) -> str:
+    """An SVG chart of ``series`` (values multiplied by ``scale``) with ``bands`` shaded
+    and ``marks`` drawn as labelled lines."""
     values = [v * scale for s in series for _, _, v in s.steps if v is not None]
     step = _nice_step(max(values, default=0.0))
     y_max = step * max(1, math.ceil(max(values, default=0.0) / step))
@@ -72,6 +83,12 @@ def step_chart(*, title: str, series: list[Series], bands: list[Band], x_max: fl
                        f'y2="{_TOP + plot_h}" class="instant"/>')
         out.append(f'<text x="{x(band.start) + 3:.1f}" y="{_TOP + 12}" class="band-label">'
                    f'{escape(band.label)}</text>')
+    for n, mark in enumerate(marks):
+        row = _TOP + plot_h - 4 - 12 * (n % 4)
+        out.append(f'<line x1="{x(mark.t):.1f}" x2="{x(mark.t):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+                   f'class="mark {escape(mark.kind)}"><title>{escape(mark.label)}</title></line>'
+                   f'<text x="{x(mark.t) + 3:.1f}" y="{row}" class="mark-label {escape(mark.kind)}">'
+                   f'{escape(mark.label)}</text>')
     for i in range(int(round(y_max / step)) + 1):
         v = i * step
         out.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y(v / scale):.1f}" '

@@ -16,6 +16,7 @@ CORRUPT_VALUES: dict[str, Callable[[random.Random], Any]] = {
     "nan": lambda rng: float("nan"),
     "out_of_range": lambda rng: rng.choice([-1e9, 1e12]),
     "wrong_type": lambda rng: "corrupted",
+    "null": lambda rng: None,
 }
 """``corrupt`` modes -> the value written into each chosen cell."""
 
@@ -23,6 +24,14 @@ CORRUPT_VALUES: dict[str, Callable[[random.Random], Any]] = {
 def choose_rows(keys: Sequence[Any], fraction: float, rng: random.Random) -> list[Any]:
     """The keys of the rows ``corrupt`` hits: ``fraction`` of ``keys`` (at least one), at random."""
     return rng.sample(keys, max(1, round(len(keys) * fraction))) if keys else []
+
+
+def group_by_columns(rows: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[list[Any]]]:
+    """``write_rows``' cells as ``{columns: [[*values, key], ...]}``: one statement per set of columns."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for key, cells in rows.items():
+        groups.setdefault(tuple(cells), []).append([*cells.values(), key])
+    return groups
 
 
 @runtime_checkable
@@ -54,10 +63,25 @@ class FeatureStore(Protocol):
 
     def corrupt(self, *, fraction: float, mode: str, columns: list[str],
                 rng: random.Random) -> int:
-        """Corrupt ``fraction`` of rows (``nan``, ``out_of_range`` or ``wrong_type``); return rows hit."""
+        """Corrupt ``fraction`` of rows (a mode of :data:`CORRUPT_VALUES`); return rows hit."""
 
     def rename_column(self, old: str, new: str) -> None:
         """Rename a feature column."""
 
     def drop_column(self, column: str) -> None:
         """Drop a feature column."""
+
+    def keys(self) -> list[Any]:
+        """Every row's key, in key order."""
+
+    def read_rows(self, keys: Sequence[Any], columns: Sequence[str]) -> dict[Any, dict[str, Any]]:
+        """``{key: {column: value}}`` for ``keys`` (any column, ``updated_at`` included)."""
+
+    def write_rows(self, rows: dict[Any, dict[str, Any]]) -> int:
+        """Overwrite the given cells of the given rows in one transaction; return rows written."""
+
+    def retype_column(self, column: str) -> None:
+        """Change a feature column's declared type to text (its values kept, as text)."""
+
+    def add_column(self, column: str) -> None:
+        """Add a feature column the pipeline does not expect (NULL in every row)."""

@@ -42,6 +42,10 @@ class StoreCall:
             return f"rename column {d['column']} to {d['to']}"
         if self.action == "drop_column":
             return f"drop column {d['column']}"
+        if self.action == "write_rows":
+            return f"rewrite {', '.join(d['columns'])} in {d['rows']} rows"
+        if self.action in ("retype_column", "add_column"):
+            return f"{self.action.split('_')[0]} column {d['column']}"
         return f"{self.action} the feature table ({d['snapshot']})"
 
 
@@ -126,3 +130,36 @@ class MemoryFeatureStore:
         for row in self._rows.values():
             row.pop(column)
         self.calls.append(StoreCall("drop_column", {"column": column}))
+
+    def keys(self) -> list[int]:
+        """Every key, ascending."""
+        return sorted(self._rows)
+
+    def read_rows(self, keys, columns) -> dict[int, dict[str, Any]]:
+        """``{key: {column: value}}`` of ``keys`` (a column the row lacks reads as None)."""
+        return {k: {c: self._rows[k].get(c) for c in columns} for k in keys if k in self._rows}
+
+    def write_rows(self, rows: dict) -> int:
+        """Overwrite the given cells; return how many rows."""
+        columns = sorted({c for cells in rows.values() for c in cells})
+        for key, cells in rows.items():
+            self._rows[key].update(cells)
+        self.calls.append(StoreCall("write_rows", {"columns": columns, "rows": len(rows)}))
+        return len(rows)
+
+    def retype_column(self, column: str) -> None:
+        """Every value of ``column`` becomes its text (ValueError if there is no such column)."""
+        if column not in self._columns:
+            raise ValueError(f"table {self.table} has no column {column}")
+        for row in self._rows.values():
+            row[column] = None if row[column] is None else str(row[column])
+        self.calls.append(StoreCall("retype_column", {"column": column}))
+
+    def add_column(self, column: str) -> None:
+        """Add ``column`` (None in every row; ValueError if it exists)."""
+        if column in self._columns:
+            raise ValueError(f"table {self.table} already has column {column}")
+        self._columns.append(column)
+        for row in self._rows.values():
+            row[column] = None
+        self.calls.append(StoreCall("add_column", {"column": column}))

@@ -148,6 +148,43 @@ class RedisHashStore:
                 db.pipeline([("MULTI",), *(("HDEL", k, column) for k in keys), ("EXEC",)])
 
 
+    def keys(self) -> list[str]:
+        """Every matching key (the "rows"), in the order of :meth:`_keys`."""
+        with self._connect() as db:
+            return self._keys(db)
+
+    def read_rows(self, keys, columns) -> dict[str, dict[str, str | None]]:
+        """``{key: {field: value or None}}`` of the keys that exist."""
+        keys = list(keys)
+        with self._connect() as db:
+            replies = db.pipeline([("HMGET", k, *columns) for k in keys]) if keys else []
+            exists = db.pipeline([("EXISTS", k) for k in keys]) if keys else []
+        return {k: dict(zip(columns, r)) for k, r, e in zip(keys, replies, exists) if e}
+
+    def write_rows(self, rows: dict) -> int:
+        """Set the given fields (None deletes the field) in one ``MULTI``/``EXEC``; return rows."""
+        commands: list[tuple[Any, ...]] = []
+        for key, cells in rows.items():
+            sets = [x for c, v in cells.items() if v is not None for x in (c, _text(v))]
+            commands += [("HSET", key, *sets)] if sets else []
+            commands += [("HDEL", key, c) for c, v in cells.items() if v is None]
+        if commands:
+            with self._connect() as db:
+                db.pipeline([("MULTI",), *commands, ("EXEC",)])
+        return len(rows)
+
+    def retype_column(self, column: str) -> None:
+        """Refused: every value of a hash is text already, so there is no type to change."""
+        raise ValueError(f"{self.table}: Redis hash fields have no type to change (every value is text)")
+
+    def add_column(self, column: str) -> None:
+        """Set field ``column`` to the empty string in every hash."""
+        with self._connect() as db:
+            keys = self._keys(db)
+            if keys:
+                db.pipeline([("MULTI",), *(("HSET", k, column, "") for k in keys), ("EXEC",)])
+
+
 def _text(value: Any) -> str:
     """A corrupt value as Redis stores it: ``nan``, a plain number, or the string."""
     return "nan" if isinstance(value, float) and value != value else str(value)

@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from harness.stores.base import CORRUPT_VALUES, choose_rows
+from harness.stores.base import CORRUPT_VALUES, choose_rows, group_by_columns
 
 
 class SqliteFeatureStore:
@@ -94,3 +94,46 @@ class SqliteFeatureStore:
         """``ALTER TABLE ... DROP COLUMN``."""
         with closing(self._connect()) as db:
             db.execute(f'ALTER TABLE "{self.table}" DROP COLUMN "{column}"')
+
+    def keys(self) -> list:
+        """Every key, ascending."""
+        with closing(self._connect()) as db:
+            return [r[0] for r in db.execute(f'SELECT "{self.key}" FROM "{self.table}" ORDER BY 1')]
+
+    def read_rows(self, keys, columns) -> dict:
+        """``{key: {column: value}}`` of ``keys``."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        query = f'SELECT "{self.key}", {names} FROM "{self.table}" WHERE "{self.key}" = ?'
+        out = {}
+        with closing(self._connect()) as db:
+            for key in keys:
+                row = db.execute(query, (key,)).fetchone()
+                if row is not None:
+                    out[row[0]] = dict(zip(columns, row[1:]))
+        return out
+
+    def write_rows(self, rows: dict) -> int:
+        """All in one transaction, one ``executemany`` per set of columns; return how many rows."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            for columns, params in group_by_columns(rows).items():
+                sets = ", ".join(f'"{c}" = ?' for c in columns)
+                db.executemany(f'UPDATE "{self.table}" SET {sets} WHERE "{self.key}" = ?', params)
+            db.execute("COMMIT")
+        return len(rows)
+
+    def retype_column(self, column: str) -> None:
+        """SQLite cannot alter a type: a TEXT column takes the values (as text) and the name."""
+        spare = f"{column}__retyped"
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f'ALTER TABLE "{self.table}" ADD COLUMN "{spare}" TEXT')
+            db.execute(f'UPDATE "{self.table}" SET "{spare}" = CAST("{column}" AS TEXT)')
+            db.execute(f'ALTER TABLE "{self.table}" DROP COLUMN "{column}"')
+            db.execute(f'ALTER TABLE "{self.table}" RENAME COLUMN "{spare}" TO "{column}"')
+            db.execute("COMMIT")
+
+    def add_column(self, column: str) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` (REAL, NULL in every row)."""
+        with closing(self._connect()) as db:
+            db.execute(f'ALTER TABLE "{self.table}" ADD COLUMN "{column}" REAL')

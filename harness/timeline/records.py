@@ -402,6 +402,27 @@ class LoadStopped(Record):
     returncode: int | None = None
 
 
+@kind("golden_started")
+class GoldenStarted(Record):
+    """The golden probe began replaying ``cases`` golden cases at ``rate_per_s``,
+    through ``url``, into ``file`` (``golden-answers.jsonl``)."""
+
+    cases: int
+    rate_per_s: float
+    url: str
+    file: str
+    source: str = ""
+    """Where the cases came from (the pipeline's golden set)."""
+
+
+@kind("golden_stopped")
+class GoldenStopped(Record):
+    """The golden probe stopped after ``answers`` replays (``error``: why it stopped early)."""
+
+    answers: int = 0
+    error: str | None = None
+
+
 # ----------------------------------------------------------------- faults
 
 @dataclass(frozen=True, kw_only=True)
@@ -490,10 +511,21 @@ class FaultReleased(FaultRecord):
 
 @kind("rows_corrupted")
 class RowsCorrupted(FaultRecord):
-    """A data fault changed ``rows`` rows in ``columns``."""
+    """A data fault changed ``rows`` rows in ``columns`` (``mode``: how)."""
 
     rows: int = 0
     columns: list[str] = field(default_factory=list)
+    mode: str = ""
+
+
+@kind("schema_changed")
+class SchemaChanged(FaultRecord):
+    """A data fault changed the table's schema: ``change`` (``rename``, ``drop``,
+    ``retype``, ``add``) of ``column`` (``to``: the new name or type)."""
+
+    change: str
+    column: str
+    to: str | None = None
 
 
 # ----------------------------------------------------------------- data stores

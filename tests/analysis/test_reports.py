@@ -140,7 +140,7 @@ def test_a_run_that_died_before_any_request(tmp_path):
 
 
 def test_reporters_register_in_one_line(run_dir, monkeypatch):
-    assert set(reporters()) == {"report.json", "junit.xml", "report.html"}
+    assert set(reporters()) == {"report.json", "junit.xml", "report.html", "summary.md"}
     monkeypatch.setattr(base, "_REPORTERS", dict(base._REPORTERS))  # undone after the test
 
     @register
