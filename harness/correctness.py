@@ -8,8 +8,11 @@ For a window ``[start, end)``:
 * ``silent_wrong_rate``: answers that were 200, not flagged and not right / the same;
 * ``prediction_drift_psi`` / ``prediction_drift_ks``: PSI and KS (:mod:`harness.drift`)
   of the window's values of the pipeline's first ``answers.values`` field against the
-  baseline window's (``<field>_drift_psi`` / ``_ks`` for every declared field, in the
-  report); only 200 answers with a number count.
+  baseline's (``<field>_drift_psi`` / ``_ks`` for every declared field, in the report);
+  only 200 answers with a number count. The baseline is what the healthy pipeline
+  answers to the *same* golden requests: the cases' known answers (``expected``), so a
+  healthy window drifts by exactly 0 whichever cases it happened to replay; a field
+  the cases give no known answer for is compared with the baseline window's answers.
 
 Every metric is None for a window without golden answers (no evidence either way).
 """
@@ -40,6 +43,8 @@ class GoldenLog:
     silent_wrong: np.ndarray
     values: dict[str, np.ndarray]
     """Declared value -> float per answer (NaN: absent, or not a 200)."""
+    expected: dict[str, np.ndarray]
+    """Declared value -> the case's known answer (NaN: the case gives none)."""
     torn: int = 0
 
     def __len__(self) -> int:
@@ -90,7 +95,13 @@ def read_golden_log(run_dir: Path, zero: float,
                      right=np.array([a.right for a in answers], dtype=bool),
                      silent_wrong=np.array([a.silent_wrong for a in answers], dtype=bool),
                      values={n: np.array([value(a, n) for a in answers], dtype=float) for n in value_names},
+                     expected={n: np.array([_known(a.expected.get(n)) for a in answers], dtype=float)
+                               for n in value_names},
                      torn=torn)
+
+
+def _known(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
 
 
 def window_correctness(log: GoldenLog | None, start: float, end: float,
@@ -105,10 +116,29 @@ def window_correctness(log: GoldenLog | None, start: float, end: float,
                            "silent_wrong_rate": float(log.silent_wrong[span].mean()) if n else None}
     base = log.span(*baseline)
     for k, (name, column) in enumerate(log.values.items()):
-        window, reference = column[span], column[base]
+        window, known = column[span], log.expected[name][span]
+        reference = known[np.isfinite(window)] if np.isfinite(known).all() else column[base]
         prefix = "prediction" if k == 0 else name
         out[f"{prefix}_drift_psi"] = psi(reference, window)
         out[f"{prefix}_drift_ks"] = ks(reference, window)
         if k == 0 and prefix != name:
             out[f"{name}_drift_psi"], out[f"{name}_drift_ks"] = out["prediction_drift_psi"], out["prediction_drift_ks"]
+    return out
+
+
+def correctness_steps(log: GoldenLog | None, duration_s: float,
+                      step_s: float = 1.0) -> dict[str, list[tuple[float, float, float | None]]]:
+    """``golden_accuracy`` and ``silent_wrong_rate`` per ``step_s`` bucket over the load,
+    as ``(start, end, value or None)`` steps for the HTML timeline; empty without a log."""
+    if log is None or not len(log):
+        return {}
+    out: dict[str, list[tuple[float, float, float | None]]] = {"golden_accuracy": [], "silent_wrong_rate": []}
+    start = 0.0
+    while start < duration_s:
+        end = min(start + step_s, duration_s)
+        span = log.span(start, end)
+        n = span.stop - span.start
+        out["golden_accuracy"].append((start, end, float(log.right[span].mean()) if n else None))
+        out["silent_wrong_rate"].append((start, end, float(log.silent_wrong[span].mean()) if n else None))
+        start = end
     return out

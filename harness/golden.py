@@ -139,7 +139,8 @@ class GoldenProbe:
         return GoldenAnswer(ts=sent, case=str(case.get("id", "")), status=status, service_ms=round(service_ms, 3),
                             right=status == 200 and is_right(case, answer),
                             flagged=any(answer_dict.get(f) is True for f in self.flags),
-                            values={v: _number(answer_dict.get(v)) for v in self.values})
+                            values={v: _number(answer_dict.get(v)) for v in self.values},
+                            expected={v: _number(case["expect"].get(v)) for v in self.values})
 
 
 def with_env(pipeline, env: Mapping[str, Mapping[str, str]]):

@@ -60,6 +60,10 @@ class ProcessBackend:
         self.journal.emit(PipelineUp(backend=self.name, links=self.links, services={
             n: {"pid": s.pid, "port": self.ports[n]} for n, s in self.services.items()}))
 
+    def fill(self, text: str) -> str:
+        """``text`` with the pipeline's placeholders filled (``{cache}``, ``{run_dir}``, ``{seed}``...)."""
+        return self._fill(text)
+
     def _fill(self, text: str, service: str | None = None) -> str:
         values = {"python": sys.executable, "dir": str(self.pipeline.dir), "run_dir": str(self.run_dir),
                   "cache": str(CACHE_DIR), "seed": str(self.seed),

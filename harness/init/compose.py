@@ -41,7 +41,6 @@ class ComposeService:
     """One service of the compose file, reduced to what ``init`` reasons about."""
 
     name: str
-    line: int | None
     image: str | None = None
     build: bool = False
     ports: tuple[int, ...] = ()
@@ -122,7 +121,7 @@ class _Reader:
         if http_health and http_health.port and http_health.port not in ports:
             ports += (http_health.port,)  # a server reached only on the compose network
         return ComposeService(
-            name=name, line=self.doc.line_of(loc), image=image, build="build" in spec, ports=ports,
+            name=name, image=image, build="build" in spec, ports=ports,
             healthcheck=health, http_health=http_health, environment=env, env_lines=env_lines,
             depends_on=self.depends_on(spec.get("depends_on"), loc + ("depends_on",)),
             restart=_text(spec.get("restart")), container_name=_text(spec.get("container_name")))

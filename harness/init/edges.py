@@ -99,18 +99,38 @@ def references(compose: ComposeFile, caller: ComposeService) -> list[Reference]:
 
 
 def infer(compose: ComposeFile) -> Topology:
-    """Edges, ingress and notes of ``compose`` (see the module docstring)."""
+    """Edges, ingress and notes of ``compose`` (see the module docstring).
+
+    >>> infer(read_compose("docker-compose.yml")).ingress  # doctest: +SKIP
+    'web'
+    """
     jobs = compose.jobs()
-    proxies = [s.name for s in compose.services.values() if s.is_proxy]
-    proxy = proxies[0] if proxies else None
+    proxy = next((s.name for s in compose.services.values() if s.is_proxy), None)
+    servers = [s for s in compose.services.values() if s.name not in jobs and s.name != proxy]
     notes: list[str] = []
+    edges = _edges(compose, servers, jobs, proxy, notes)
+    routed = {(e.caller, e.target) for e in edges}
+    for caller in servers:
+        for target in caller.depends_on:
+            if target not in jobs and target != proxy and (caller.name, target) not in routed:
+                notes.append(f"{caller.name} depends_on {target}, but nothing in {caller.name}'s environment "
+                             f"names {target}: where it gets that address is not in the file, so this edge "
+                             f"is not routed through the proxy (point that address at the proxy to add it)")
+    ingress, port = _ingress(compose, edges, jobs, proxy, notes)
+    for service in servers:
+        notes += _service_notes(service)
+    return Topology(tuple(edges), ingress, port, proxy, tuple(notes))
+
+
+def _edges(compose: ComposeFile, servers: list[ComposeService], jobs: set[str], proxy: str | None,
+           notes: list[str]) -> list[Edge]:
+    """One edge per (caller, target, port), from every reference that can be routed."""
     grouped: dict[tuple[str, str, int], list[Reference]] = {}
     existing: dict[tuple[str, str, int], str] = {}
-    for caller in compose.services.values():
-        if caller.name in jobs or caller.name == proxy:
-            continue
+    for caller in servers:
         for ref in references(compose, caller):
             where = f"{caller.name}: environment {ref.variable}"
+            name = None
             if ref.target in jobs:
                 continue
             if ref.target == proxy:
@@ -121,41 +141,30 @@ def infer(compose: ComposeFile) -> Topology:
                                  f"service fits): not a link")
                     continue
                 ref, name = resolved
-                key = (caller.name, ref.target, ref.port)
-                if name:
-                    existing[key] = name
             elif ref.port is None:
-                notes.append(f"{where}: names {ref.target} but its port is not known (no port "
-                             f"written, no scheme, and {ref.target} has {len(compose.services[ref.target].ports)} "
+                notes.append(f"{where}: names {ref.target} but its port is not known (no port written, "
+                             f"no scheme, and {ref.target} has {len(compose.services[ref.target].ports)} "
                              f"ports): not routed")
                 continue
-            else:
-                key = (caller.name, ref.target, ref.port)
+            key = (caller.name, ref.target, ref.port)
             grouped.setdefault(key, []).append(ref)
-    edges = [Edge(c, t, p, tuple(refs), existing.get((c, t, p))) for (c, t, p), refs in grouped.items()]
-    routed = {(e.caller, e.target) for e in edges}
-    for caller in compose.services.values():
-        if caller.name in jobs or caller.name == proxy:
-            continue
-        for target in caller.depends_on:
-            if target in jobs or target == proxy or (caller.name, target) in routed:
-                continue
-            notes.append(f"{caller.name} depends_on {target}, but nothing in {caller.name}'s environment "
-                         f"names {target}: where it gets that address is not in the file, so this edge is "
-                         f"not routed through the proxy (point that address at the proxy to add it)")
-    ingress, port = _ingress(compose, edges, jobs, proxy, notes)
-    for service in compose.services.values():
-        if service.name in jobs or service.name == proxy:
-            continue
-        if service.healthcheck is None:
-            notes.append(f"{service.name}: no health check; the docker backend waits only until it runs")
-        if service.build and not service.image:
-            notes.append(f"{service.name}: `build:` without `image:`; runs use `up --no-build`, so give it "
-                         f"an `image:` name and build it before the run")
-        if service.container_name:
-            notes.append(f"{service.name}: container_name {service.container_name!r} is fixed, so two runs "
-                         f"cannot overlap and a killed run's container blocks the next one")
-    return Topology(tuple(edges), ingress, port, proxy, tuple(notes))
+            if name:
+                existing[key] = name
+    return [Edge(c, t, p, tuple(refs), existing.get((c, t, p))) for (c, t, p), refs in grouped.items()]
+
+
+def _service_notes(service: ComposeService) -> list[str]:
+    """What in one service's entry limits the runs (health, build, fixed name)."""
+    notes = []
+    if service.healthcheck is None:
+        notes.append(f"{service.name}: no health check; the docker backend waits only until it runs")
+    if service.build and not service.image:
+        notes.append(f"{service.name}: `build:` without `image:`; runs use `up --no-build`, so give it "
+                     f"an `image:` name and build it before the run")
+    if service.container_name:
+        notes.append(f"{service.name}: container_name {service.container_name!r} is fixed, so two runs "
+                     f"cannot overlap and a killed run's container blocks the next one")
+    return notes
 
 
 def _through_proxy(compose: ComposeFile, caller: ComposeService, ref: Reference, jobs: set[str],

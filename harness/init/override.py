@@ -93,15 +93,18 @@ def plan_links(compose: ComposeFile, topology: Topology) -> ProxyPlan:
         names.add(name)
         links.append(Link(name, edge.caller, edge.target, f"{edge.target}:{edge.port}", listen, edge))
     if topology.ingress is not None:
-        upstream = f"{topology.ingress}:{topology.ingress_port}"
-        for name, (listen, up) in compose.chaos_links.items():
-            if up == upstream and name not in {link.name for link in links}:
-                links.append(Link(name, "load", topology.ingress, upstream, int(listen.rsplit(":", 1)[1]), None))
-                break
-        else:
-            listen = _free_port(used)
-            links.append(Link(_free_link(names, "ingress"), "load", topology.ingress, upstream, listen, None))
+        links.append(_ingress_link(compose, topology, links, names, used))
     return ProxyPlan(service, topology.proxy is None, tuple(links), tuple(notes))
+
+
+def _ingress_link(compose: ComposeFile, topology: Topology, links: list[Link], names: set[str],
+                  used: set[int]) -> Link:
+    """The load's link: an ``x-chaos-links`` entry that already leads to the ingress, else a new one."""
+    upstream = f"{topology.ingress}:{topology.ingress_port}"
+    for name, (listen, up) in compose.chaos_links.items():
+        if up == upstream and name not in {link.name for link in links}:
+            return Link(name, "load", topology.ingress, upstream, int(listen.rsplit(":", 1)[1]), None)
+    return Link(_free_link(names, "ingress"), "load", topology.ingress, upstream, _free_port(used), None)
 
 
 def build_override(compose: ComposeFile, plan: ProxyPlan) -> dict:

@@ -58,7 +58,8 @@ def pipeline_yaml(*, name: str, compose: ComposeFile, topology: Topology, plan: 
     lines += ["", "# One proxy per inferred edge (and the ingress, for load).", "links:"]
     for link in plan.links:
         how = ("ingress" if link.caller == "load" else
-               ", ".join(f"{r.variable}" + (f" (via {r.via})" if r.via else "") for r in link.edge.references))
+               ", ".join(f"{r.variable} (line {r.line}" + (f", via {r.via})" if r.via else ")")
+                         for r in link.edge.references))
         lines.append(f"  {link.name}: {_flow({'from': link.caller, 'to': link.target})}   # {how}")
     lines += ["", "# Ready when the ingress answers this through its link.",
               f"probe: {_flow({'method': 'GET', 'path': probe_path(compose, topology), 'expect': {'status': 200}})}",

@@ -39,7 +39,8 @@ class HtmlReporter(Reporter):
     def render(self, judgement: Judgement) -> str:
         """The whole HTML page."""
         title = f"{judgement.scenario}: {judgement.verdict.value} ({judgement.run_id})"
-        body = "\n".join([_header(judgement), _charts(judgement), _incident(judgement), _slo_table(judgement),
+        body = "\n".join([_header(judgement), _glance(judgement), _charts(judgement), _incident(judgement),
+                          _slo_table(judgement),
                           _regression_table(judgement), _unplanned_table(judgement), _fault_table(judgement),
                           _windows_table(judgement), _journal_table(judgement)])
         return _TEMPLATE.substitute(title=escape(title), body=body)
@@ -64,12 +65,17 @@ def _cell(value: Any) -> str:
     return f"<td{css}>{escape(_fmt(value))}</td>"
 
 
+_CORRECTNESS = ("golden_accuracy", "silent_wrong_rate", "prediction_drift_psi", "prediction_drift_ks")
+
+
 def _stats_header(stats: WindowStats) -> list[str]:
-    return [*_STATS, *(f"{flag}_rate" for flag in stats.flags)]
+    return [*_STATS, *(f"{flag}_rate" for flag in stats.flags),
+            *(_CORRECTNESS if stats.correctness else ())]
 
 
 def _stats_row(stats: WindowStats) -> list[Any]:
-    return [stats.metric(key) for key in _STATS] + [stats.flag_rate(flag) for flag in stats.flags]
+    return ([stats.metric(key) for key in _STATS] + [stats.flag_rate(flag) for flag in stats.flags]
+            + [stats.correctness.get(key) for key in (_CORRECTNESS if stats.correctness else ())])
 
 
 def _header(j: Judgement) -> str:
@@ -121,7 +127,35 @@ def _charts(j: Judgement) -> str:
                  *((flag, _FLAG_COLORS[i % len(_FLAG_COLORS)], f"{flag}_rate")
                    for i, flag in enumerate(s.flags)))] if s.flags else []),
         chart("Throughput (requests sent/s)", "", 1.0, ("rps", "#059669", "throughput_rps")),
+        *_correctness_chart(j, bands, marks),
     ])
+
+
+def _correctness_chart(j: Judgement, bands: list[Band], marks: list) -> list[str]:
+    """The golden answers per second: right, and silently wrong (200, no flag, wrong)."""
+    from harness.correctness import correctness_steps
+
+    steps = correctness_steps(j.run.golden, j.run.duration_s)
+    if not steps:
+        return []
+    return [step_chart(title="Golden answers per 1 s: right and silently wrong", bands=bands,
+                       x_max=j.run.duration_s, unit="%", scale=100.0, marks=marks,
+                       series=[Series("golden_accuracy", "#059669", steps["golden_accuracy"]),
+                               Series("silent_wrong_rate", "#dc2626", steps["silent_wrong_rate"])])]
+
+
+def _glance(j: Judgement) -> str:
+    """One line: which SLOs failed, and whether only correctness ones did (a silent failure)."""
+    failed = [v.name for v in j.slos if v.status.value == "failed"]
+    if not failed:
+        return ""
+    correctness = ("golden_accuracy", "silent_wrong_rate", "prediction_drift_psi", "prediction_drift_ks")
+    silent = all(name.endswith(correctness) for name in failed)
+    passed = sum(v.status.value == "passed" for v in j.slos)
+    note = (" — every other SLO (latency, errors, flags) passed: the answers went wrong "
+            "without a status code or a flag saying so" if silent else "")
+    return (f"<p class=\"failed\">Failed: {escape(', '.join(failed))} ({passed} of {len(j.slos)} passed)"
+            f"{escape(note)}</p>")
 
 
 def incident_marks(j: Judgement) -> list[Mark]:

@@ -30,6 +30,9 @@ class GoldenAnswer:
     right: bool
     flagged: bool
     values: dict[str, float | None] = field(default_factory=dict)
+    expected: dict[str, float | None] = field(default_factory=dict)
+    """The case's known answer for each of ``values`` (None where it gives none): what the
+    healthy pipeline answers to this very request, the reference of the drift metrics."""
 
     @property
     def silent_wrong(self) -> bool:
@@ -45,4 +48,5 @@ def parse_golden_answer(data: dict[str, Any]) -> GoldenAnswer:
     """The typed answer of one line's object (KeyError/TypeError when it does not fit)."""
     return GoldenAnswer(ts=float(data["ts"]), case=str(data["case"]), status=data.get("status"),
                         service_ms=float(data.get("service_ms", 0.0)), right=bool(data["right"]),
-                        flagged=bool(data["flagged"]), values=dict(data.get("values") or {}))
+                        flagged=bool(data["flagged"]), values=dict(data.get("values") or {}),
+                        expected=dict(data.get("expected") or {}))

@@ -528,6 +528,36 @@ class SchemaChanged(FaultRecord):
     to: str | None = None
 
 
+@kind("artifact_swapping")
+class ArtifactSwapping(FaultRecord):
+    """Before a file a service serves (a model) is replaced: where, its checksum, and
+    the copy it will be restored from (``cleanup`` puts ``backup`` back after a crash)."""
+
+    path: str
+    backup: str
+    checksum: str
+    replace_with: str
+    """``corrupt`` (random bytes) or ``older`` (another version of it)."""
+
+
+@kind("artifact_swapped")
+class ArtifactSwapped(FaultRecord):
+    """The file now holds the replacement (``checksum``; ``source``: the older version used)."""
+
+    path: str
+    checksum: str
+    source: str | None = None
+
+
+@kind("artifact_restored")
+class ArtifactRestored(FaultRecord):
+    """The file is back (``ok``: its checksum is the one before the swap)."""
+
+    path: str
+    checksum: str
+    ok: bool = True
+
+
 # ----------------------------------------------------------------- data stores
 
 @kind("store_snapshotting")

@@ -71,3 +71,22 @@ def test_the_rule_of_a_golden_case(answer_, right):
     case = {"request": {}, "expect": {"score": 0.1, "fallback": False},
             "tolerance": {"score": {"abs": 1e-4, "rel": 0.05}}}
     assert is_right(case, answer_) is right
+
+
+def test_drift_is_against_the_known_answers_of_the_same_cases(tmp_path):
+    rng = np.random.default_rng(2)
+    known = rng.uniform(0.0, 0.2, 200)  # 200 cases; the baseline replays the first 50 only
+
+    def replay(t, k, shift=0.0):
+        return {**answer(t, score=float(known[k] + shift)), "expected": {"score": float(known[k])}}
+
+    healthy = [replay(i * 0.05, i) for i in range(50)] + [replay(10 + i * 0.05, 50 + i) for i in range(150)]
+    shifted = [replay(20 + i * 0.05, i, shift=0.05) for i in range(200)]
+    write(tmp_path, healthy + shifted)
+    log = read_golden_log(tmp_path, ZERO)
+    other_cases = window_correctness(log, 10, 18, (0, 3))
+    assert other_cases["golden_requests"] == 150
+    assert other_cases["prediction_drift_psi"] == 0.0 and other_cases["prediction_drift_ks"] == 0.0
+    moved = window_correctness(log, 20, 30, (0, 3))
+    assert moved["prediction_drift_psi"] == pytest.approx(psi(known, known + 0.05))
+    assert moved["prediction_drift_ks"] == pytest.approx(ks(known, known + 0.05))

@@ -37,4 +37,8 @@ def test_only_the_correctness_slo_sees_the_silent_failure(reports_dir):
     assert len(started) == 1 and started[0]["cases"] == 200
     stopped = [r for r in records if r["kind"] == "golden_stopped"]
     assert len(stopped) == 1 and stopped[0]["error"] is None and stopped[0]["answers"] > 200
+    html = (run_dir / "report.html").read_text()
+    assert "Failed: during[nan-rows].silent_wrong_rate (" in html
+    assert "every other SLO (latency, errors, flags) passed" in html
+    assert "Golden answers per 1 s" in html
     assert_nothing_left(run_dir)
