@@ -8,6 +8,9 @@ Exit codes (the same for every command):
     4  every SLO held, but the run regressed against its --baseline by more than --max-regression
     5  aborted: a stop condition of the scenario (``abort_if``) held; every fault was healed at once
   130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
+
+Generative chaos: ``explore`` (the minimal fault schedule that breaks an SLO; exit 1
+when one did) and ``sweep`` (each SLO's breaking point along one value); docs/explore.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
+from harness.explore.cli import add_parser as add_explore_parser
+from harness.sweep.cli import add_parser as add_sweep_parser
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_REGRESSED, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 _MAX_SEED = 2**63 - 1
@@ -380,6 +385,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--run-id", default=None)
     cmd.set_defaults(func=_cleanup)
+    add_explore_parser(commands, backend_names())
+    add_sweep_parser(commands, backend_names())
     return parser
 
 
