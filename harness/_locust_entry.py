@@ -41,6 +41,7 @@ import orjson
 from locust import LoadTestShape, events
 
 from harness.pacing import Schedule, omitted_requests
+from harness.payload import PAYLOAD_ENV, PayloadSwitch
 from harness.timeline.requests import Request
 
 _spec = importlib.util.spec_from_file_location("pipeline_locustfile", os.environ["CHAOS_USER_FILE"])
@@ -62,6 +63,7 @@ _user_ids = itertools.count(_WORKER * USER_ID_BLOCK)
 _reported = {"requests": 0, "failures": 0}
 """A worker's requests and failures as Locust itself reported them to the master."""
 _environment = None
+_payload = PayloadSwitch(os.environ.get(PAYLOAD_ENV), seed=int(os.environ.get("CHAOS_SEED", "0")))
 
 
 class ChaosUser(getattr(_module, os.environ.get("CHAOS_USER_CLASS", "PipelineUser"))):
@@ -71,6 +73,7 @@ class ChaosUser(getattr(_module, os.environ.get("CHAOS_USER_CLASS", "PipelineUse
         self._chaos_id = next(_user_ids)
         self._chaos_schedule = Schedule(t0=time.time(), rate=_LOAD["rate_per_user"])
         self._chaos_last = None
+        _reshape_bodies(self.client)
         super().on_start()
 
     def context(self):
@@ -86,6 +89,18 @@ class ChaosUser(getattr(_module, os.environ.get("CHAOS_USER_CLASS", "PipelineUse
             for request in omitted_requests(self._chaos_last, due, now):
                 _write(request)
         return wait
+
+
+def _reshape_bodies(client):
+    """Pass every JSON body through the payload switch (``payload_schema_change``)."""
+    send = client.request
+
+    def request(method, url, *args, json=None, **kwargs):
+        if json is not None:
+            json = _payload.apply(json)
+        return send(method, url, *args, json=json, **kwargs)
+
+    client.request = request
 
 
 class ChaosShape(LoadTestShape):

@@ -37,6 +37,7 @@ from harness.errors import DriverError
 from harness.feed import FEED_ENV, RequestFeed
 from harness.journal import LOAD_EVENTS_FILE, REQUEST_LOG_FILE, Journal, read_jsonl
 from harness.model import LoadSpec
+from harness.payload import PAYLOAD_ENV, PAYLOAD_FILE
 from harness.probes import free_port
 from harness.procgroup import stop_group
 from harness.requestmerge import WORKER_LOG, merge_worker_logs
@@ -78,7 +79,7 @@ class LoadDriver:
                 "CHAOS_LOAD": json.dumps({"users": self.load.users, "spawn_rate": self.load.spawn_rate,
                                           "duration": self.load.duration,
                                           "rate_per_user": self.load.rate_per_user}),
-                "CHAOS_REQUEST_LOG": str(self.run_dir / log),
+                "CHAOS_REQUEST_LOG": str(self.run_dir / log), PAYLOAD_ENV: str(self.run_dir / PAYLOAD_FILE),
                 "CHAOS_LOAD_EVENTS": str(self.events_path), "CHAOS_LOCUST_ROLE": role,
                 "CHAOS_WORKER_INDEX": str(index), "CHAOS_WORKERS": str(self.load.workers)}
 

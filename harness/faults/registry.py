@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from harness.faults.base import Fault
 
 _FAULTS: dict[str, type["Fault"]] = {}
-_BUILTIN_MODULES = ("noop", "network", "process", "data", "stale", "model_swap", "container")
+_BUILTIN_MODULES = ("noop", "network", "process", "data", "stale", "model_swap", "payload", "container")
 _loaded = False
 
 
