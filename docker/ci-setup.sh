@@ -40,6 +40,8 @@ if not ok:
 print(f"[ci-setup] compose: {' '.join(compose_command())}")
 PY
 
+# Keep the scratch space (apt cache, wheelhouse) in the checkout, as before.
+export CHAOS_IMAGES_DIR="${CHAOS_IMAGES_DIR:-$PWD/.images}"
 started=$(date +%s)
-$SUDO env "PATH=$PATH" python -c "from harness.images import build_main; raise SystemExit(build_main([]))"
+$SUDO env "PATH=$PATH" "CHAOS_IMAGES_DIR=$CHAOS_IMAGES_DIR" python -c "from harness.images import build_main; raise SystemExit(build_main([]))"
 echo "[ci-setup] images ready in $(( $(date +%s) - started )) s"

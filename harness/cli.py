@@ -8,6 +8,9 @@ Exit codes (the same for every command):
     4  every SLO held, but the run regressed against its --baseline by more than --max-regression
     5  aborted: a stop condition of the scenario (``abort_if``) held; every fault was healed at once
   130  interrupted (Ctrl-C / SIGTERM) after healing and tearing down
+
+Generative chaos: ``explore`` (the minimal fault schedule that breaks an SLO; exit 1
+when one did) and ``sweep`` (each SLO's breaking point along one value); docs/explore.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 from harness.backends import backend_names
 from harness.errors import HarnessError, InvalidScenario
+from harness.explore.cli import add_parser as add_explore_parser
+from harness.sweep.cli import add_parser as add_sweep_parser
 
 EXIT_OK, EXIT_SLO, EXIT_INVALID, EXIT_INFRA, EXIT_REGRESSED, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 _MAX_SEED = 2**63 - 1
@@ -292,7 +297,7 @@ def _proxy(args: argparse.Namespace) -> int:
 def _images(args: argparse.Namespace) -> int:
     from harness.images import build_main
 
-    return build_main(["--rebuild"] if args.rebuild else [])
+    return build_main([*map(str, args.pipelines), *(["--rebuild"] if args.rebuild else [])])
 
 
 def _cleanup(args: argparse.Namespace) -> int:
@@ -372,12 +377,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(func=_proxy)
     cmd = commands.add_parser("images", help="build the Docker images locally (no registry)")
     cmd.add_argument("action", choices=["build"])
+    cmd.add_argument("pipelines", nargs="*", metavar="PIPELINE_DIR",
+                     help="pipelines whose docker.images to build too (default: fixtures/*/ here)")
     cmd.add_argument("--rebuild", action="store_true")
     cmd.set_defaults(func=_images)
     cmd = commands.add_parser("cleanup", help="remove whatever an interrupted or killed run left")
     cmd.add_argument("--reports-dir", default="reports")
     cmd.add_argument("--run-id", default=None)
     cmd.set_defaults(func=_cleanup)
+    add_explore_parser(commands, backend_names())
+    add_sweep_parser(commands, backend_names())
     return parser
 
 

@@ -337,6 +337,8 @@ def env_pairs(rest: str) -> dict[str, str]:
 def copy_targets(source: str, dest: str, files: dict[str, Path]) -> dict[str, Path]:
     """Where ``COPY source dest`` puts each context file (a directory copies its contents)."""
     source = source.rstrip("/")
+    if source in ("", "."):  # the whole context
+        return {f"{dest.rstrip('/')}/{name}": path for name, path in files.items()}
     if source in files:
         target = f"{dest.rstrip('/')}/{Path(source).name}" if dest.endswith("/") else dest
         return {target: files[source]}

@@ -6,15 +6,17 @@ No registry is reachable on our machines, so nothing is pulled. The chain, in or
       └─ chaos-harness/base:local       minbase bookworm + python3, postgresql, curl, tini
            ├─ chaos-harness/postgres:local   PostgreSQL 15, cluster initialised at build
            └─ chaos-harness/runtime:local    /opt/venv from a host-built wheelhouse
-                ├─ chaos-harness/pipeline:local   fixtures/pipeline, seed-0 model warmed
-                ├─ chaos-harness/recsys:local     fixtures/recsys (its Dockerfile lives there)
-                └─ chaos-harness/proxy:local      harness/ + /toxiproxy, /toxiproxy-cli shims
+                ├─ chaos-harness/proxy:local      harness/ + /toxiproxy, /toxiproxy-cli shims
+                └─ chaos-harness/<role>:local     each role of a pipeline's ``docker.images``
 
-Wheels are built on the host (``pip wheel`` into ``.images/wheels``) and every step
+The shared images' Dockerfiles and files are shipped in the package
+(``harness/docker/``); a pipeline's images are named by its ``pipeline.yaml``
+(``docker.images``: role -> Dockerfile) and built with its directory as context, so
+an installed harness builds them from anywhere (``chaos-harness images build DIR``).
+Wheels are built on the host (``pip wheel`` into ``<work dir>/wheels``) and every step
 that runs something in a container does so with ``network_mode="none"``: nothing
-inside a build reaches a network. Each Dockerfile (in ``docker/``, or beside its
-pipeline: ``dockerfile_path``) is applied as one layer (see ``_Builder.dockerfile``
-for why not ``docker build``).
+inside a build reaches a network. Each Dockerfile is applied as one layer (see
+``_Builder.dockerfile`` for why not ``docker build``).
 
 Each image carries the label ``chaos-harness.build-hash``, a digest of its inputs
 (parent image id, Dockerfile, files copied in); an image whose label matches is
@@ -40,19 +42,19 @@ import sys
 import tarfile
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from harness.dockerutil import (DockerfilePlan, add_bytes, image_config, plan_dockerfile, sha256_file,
                                 write_tar)
-from harness.errors import DriverError
+from harness.errors import DriverError, InvalidScenario
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DOCKER_DIR = REPO_ROOT / "docker"
-WORK_DIR = Path(os.environ.get("CHAOS_IMAGES_DIR", REPO_ROOT / ".images"))
-"""Scratch space: rootfs, apt cache (``debs/``), wheelhouse (``wheels/``). Git-ignored."""
+PACKAGE_DIR = Path(__file__).resolve().parent
+DOCKER_DIR = PACKAGE_DIR / "docker"
+"""The shared images' Dockerfiles and files (package data)."""
+WORK_DIR = Path(os.environ.get("CHAOS_IMAGES_DIR", Path.home() / ".cache" / "chaos-harness" / "images"))
+"""Scratch space: rootfs, apt cache (``debs/``), wheelhouse (``wheels/``)."""
 
 SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "postgresql", "redis-server", "ca-certificates", "curl",
@@ -66,27 +68,30 @@ IMAGE_TAG = os.environ.get("CHAOS_IMAGE_TAG", "local")
 """The tag of every image we build. A tag that does not exist (``CHAOS_IMAGE_TAG=absent``)
 makes the harness and the tests behave as if no image had been built."""
 _ROLE_VARIABLES = {"base": "BASE_IMAGE", "postgres": "POSTGRES_IMAGE", "runtime": "RUNTIME_IMAGE",
-                   "pipeline": "PIPELINE_IMAGE", "proxy": "TOXIPROXY_IMAGE", "recsys": "RECSYS_IMAGE"}
+                   "proxy": "TOXIPROXY_IMAGE"}
 IMAGES = {role: os.environ.get(variable, f"{OWN_PREFIX}{role}:{IMAGE_TAG}")
           for role, variable in _ROLE_VARIABLES.items()}
-"""Image tags by role; the same variables as ``docker-compose.chaos.yml`` (a role's
-variable overrides ``CHAOS_IMAGE_TAG``)."""
+"""The shared images' tags by role; the same variables as the compose files (a role's
+variable overrides ``CHAOS_IMAGE_TAG``). A pipeline's roles: :func:`image_tag`."""
 
 _SKIP_DIRS = {"__pycache__", ".cache", ".pytest_cache", ".hypothesis", ".mypy_cache"}
 _SKIP_SUFFIXES = (".pyc", ".db", ".db-wal", ".db-shm", ".sqlite")
-
-_APP_IMAGES = (("pipeline", ("fixtures/pipeline",)), ("recsys", ("fixtures/recsys",)),
-               ("proxy", ("harness", "docker/proxy")))
-"""The images built on runtime, each with the repo-relative roots copied into its context."""
-_DOCKERFILES = {"recsys": REPO_ROOT / "fixtures" / "recsys" / "docker" / "recsys.Dockerfile"}
-"""Dockerfiles kept beside their pipeline; every other role's is ``docker/<role>.Dockerfile``."""
 
 Log = Callable[[str], None]
 
 
 def dockerfile_path(key: str) -> Path:
-    """The Dockerfile of image role ``key``."""
-    return _DOCKERFILES.get(key, DOCKER_DIR / f"{key}.Dockerfile")
+    """The Dockerfile of shared image role ``key`` (``harness/docker/<role>.Dockerfile``)."""
+    return DOCKER_DIR / f"{key}.Dockerfile"
+
+
+def pipeline_images(directory: str | Path) -> dict[str, Path]:
+    """Role -> Dockerfile of the images the pipeline in ``directory`` declares."""
+    from harness.pipeline import load_pipeline
+
+    pipeline = load_pipeline(directory)
+    images = pipeline.docker.images if pipeline.docker else {}
+    return {role: pipeline.path(dockerfile) for role, dockerfile in images.items()}
 
 
 # ----------------------------------------------------------------- inputs and hashes
@@ -115,11 +120,12 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _context_files(*roots: str) -> dict[str, Path]:
-    """``{archive name: path}`` for every file under ``roots`` (repo-relative), caches skipped."""
+def _context_files(base: Path, *roots: str) -> dict[str, Path]:
+    """``{archive name: path}`` for every file under ``roots`` (relative to ``base``; none:
+    all of ``base``), named relative to ``base``, caches skipped."""
     files: dict[str, Path] = {}
-    for root in roots:
-        top = REPO_ROOT / root
+    for root in roots or (".",):
+        top = (base / root).resolve()
         if top.is_file():
             files[root] = top
             continue
@@ -129,7 +135,7 @@ def _context_files(*roots: str) -> dict[str, Path]:
                 if name.endswith(_SKIP_SUFFIXES) or name.startswith("."):
                     continue
                 path = Path(dirpath) / name
-                files[str(path.relative_to(REPO_ROOT))] = path
+                files[str(path.relative_to(base.resolve()))] = path
     return files
 
 
@@ -143,15 +149,11 @@ def _digest(*parts: object, files: dict[str, Path] | None = None, recipe: str = 
 
 
 def runtime_requirements() -> list[str]:
-    """What ``/opt/venv`` holds: pyproject's dependencies plus ``docker/requirements-extra.txt``."""
-    with open(REPO_ROOT / "pyproject.toml", "rb") as handle:
-        deps = list(tomllib.load(handle)["project"]["dependencies"])
-    extra = DOCKER_DIR / "requirements-extra.txt"
-    for line in extra.read_text().splitlines() if extra.exists() else []:
-        line = line.split("#", 1)[0].strip()
-        if line and line not in deps:
-            deps.append(line)
-    return deps
+    """What ``/opt/venv`` holds: the installed harness's own dependencies (its package
+    metadata, extras left out), so the images run what this harness runs."""
+    from importlib.metadata import requires
+
+    return [r for r in requires("chaos-harness") or [] if "extra ==" not in r]
 
 
 # ------------------------------------------------------------------------- the steps
@@ -224,8 +226,10 @@ class _Builder:
             tarball.unlink(missing_ok=True)
             shutil.rmtree(rootfs, ignore_errors=True)
 
-    def dockerfile(self, key: str, digest: str, files: dict[str, Path], parent: str) -> None:
-        """Apply role ``key``'s Dockerfile (:func:`dockerfile_path`) to ``parent`` as ONE new layer, offline.
+    def dockerfile(self, key: str, digest: str, files: dict[str, Path], parent: str,
+                   dockerfile: Path | None = None) -> None:
+        """Apply role ``key``'s Dockerfile (``dockerfile``, else :func:`dockerfile_path`) to
+        ``parent`` as ONE new layer, offline.
 
         Why not ``docker build``: the classic builder commits a layer per instruction,
         and on fuse-overlayfs every commit of a ~1 GB image walks the whole tree (5 s for
@@ -242,7 +246,7 @@ class _Builder:
         COPY (before the only RUN), RUN (at most one), ENV, WORKDIR, USER, EXPOSE,
         ENTRYPOINT, CMD, LABEL, STOPSIGNAL.
         """
-        plan = plan_dockerfile(dockerfile_path(key), files)
+        plan = plan_dockerfile(dockerfile or dockerfile_path(key), files)
         parent_attrs = self.client.api.inspect_image(parent)
         if plan.run and not plan.outputs:
             return self._commit(key, digest, plan, parent, parent_attrs["Config"])
@@ -267,7 +271,7 @@ class _Builder:
         if code != 0:
             output = container.logs().decode(errors="replace")[-3000:]
             container.remove(force=True)
-            raise DriverError(f"building {IMAGES[key]}: RUN exited {code}:\n{output}")
+            raise DriverError(f"building {image_tag(key)}: RUN exited {code}:\n{output}")
         return container
 
     def _commit(self, key: str, digest: str, plan: "DockerfilePlan", parent: str, config: dict) -> None:
@@ -276,7 +280,7 @@ class _Builder:
             changes = list(plan.changes) + [f"LABEL {HASH_LABEL}={digest}"]
             if not any(c.startswith("CMD ") for c in changes):  # the container's command was the RUN
                 changes.append(f"CMD {json.dumps(config.get('Cmd') or ['/bin/sh'])}")
-            repository, tag = IMAGES[key].rsplit(":", 1)
+            repository, tag = image_tag(key).rsplit(":", 1)
             container.commit(repository=repository, tag=tag, changes=changes,
                              conf={"StopSignal": plan.stop_signal} if plan.stop_signal else None)
         finally:
@@ -314,7 +318,7 @@ class _Builder:
                   "rootfs": {"type": "layers", "diff_ids": [*parent["RootFS"]["Layers"], diff_id]}}
         config_bytes = json.dumps(config).encode()
         config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-        manifest = [{"Config": config_name, "RepoTags": [IMAGES[key]],
+        manifest = [{"Config": config_name, "RepoTags": [image_tag(key)],
                      "Layers": [f"{d[7:]}/layer.tar" for d in config["rootfs"]["diff_ids"]]}]
         bundle = WORK_DIR / f"image-{key}.tar"
         try:
@@ -325,7 +329,7 @@ class _Builder:
             with open(bundle, "rb") as data:
                 for chunk in self.client.api.load_image(data):
                     if "error" in chunk:
-                        raise DriverError(f"docker load of {IMAGES[key]} failed: {chunk['error']}")
+                        raise DriverError(f"docker load of {image_tag(key)} failed: {chunk['error']}")
         finally:
             layer_file.unlink(missing_ok=True)
             bundle.unlink(missing_ok=True)
@@ -368,12 +372,15 @@ def ensure_wheelhouse(log: Log = print, *, rebuild: bool = False) -> Path:
     return wheels
 
 
-def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
+def build_images(pipelines: Iterable[str | Path] = (), *, rebuild: bool = False, log: Log = print) -> dict:
     """Build whatever is missing or stale; return ``{role: {tag, id, built, seconds}}``.
 
-    Order: base, postgres, wheelhouse, runtime, pipeline, recsys, proxy. Raises DriverError
-    (naming the step and showing its output) when a step fails.
+    Order: base, postgres, wheelhouse, runtime, proxy, then each role of each pipeline's
+    ``docker.images`` (in ``pipelines``, directories). Raises DriverError (naming the
+    step and showing its output) when a step fails.
     """
+    wanted_images = {role: (Path(directory).resolve(), dockerfile) for directory in pipelines
+                     for role, dockerfile in pipeline_images(directory).items()}
     from harness.dockerutil import docker_client
 
     WORK_DIR.mkdir(parents=True, exist_ok=True)
@@ -385,23 +392,23 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
 
     def step(key: str, digest: str, make: Callable[[], None]) -> str:
         t0 = time.perf_counter()
-        image_id = builder.existing(IMAGES[key], digest)
+        image_id = builder.existing(image_tag(key), digest)
         built = image_id is None
         if built:
-            log(f"[images] {key:<9} building {IMAGES[key]}")
-            replaced.extend(builder.current_id(IMAGES[key]))
+            log(f"[images] {key:<9} building {image_tag(key)}")
+            replaced.extend(builder.current_id(image_tag(key)))
             make()
-            image_id = client.images.get(IMAGES[key]).id
+            image_id = client.images.get(image_tag(key)).id
         seconds = round(time.perf_counter() - t0, 2)
-        log(f"[images] {key:<9} {'built' if built else 'cached'} {IMAGES[key]} "
+        log(f"[images] {key:<9} {'built' if built else 'cached'} {image_tag(key)} "
             f"({image_id[7:19]}) {seconds:.1f} s")
-        result[key] = {"tag": IMAGES[key], "id": image_id, "built": built, "seconds": seconds}
+        result[key] = {"tag": image_tag(key), "id": image_id, "built": built, "seconds": seconds}
         return image_id
 
     try:
         digest = _digest(SUITE, BASE_PACKAGES, recipe=_BASE_RECIPE)
         base_id = step("base", digest, lambda: builder.base(digest))
-        files = _context_files("docker/postgres")
+        files = _context_files(PACKAGE_DIR, "docker/postgres")
         digest = _digest(base_id, (DOCKER_DIR / "postgres.Dockerfile").read_text(), files=files)
         step("postgres", digest, lambda: builder.dockerfile("postgres", digest, files, IMAGES["base"]))
 
@@ -414,10 +421,14 @@ def build_images(*, rebuild: bool = False, log: Log = print) -> dict:
             builder.dockerfile("runtime", digest, files, IMAGES["base"])
 
         runtime_id = step("runtime", digest, runtime)
-        for key, roots in _APP_IMAGES:
-            files = _context_files(*roots)
-            digest = _digest(runtime_id, dockerfile_path(key).read_text(), files=files)
-            step(key, digest, lambda k=key, f=files, d=digest: builder.dockerfile(k, d, f, IMAGES["runtime"]))
+        apps = {"proxy": ({**_context_files(PACKAGE_DIR.parent, "harness"),
+                           **_context_files(PACKAGE_DIR, "docker/proxy")}, dockerfile_path("proxy"))}
+        apps.update({role: (_context_files(directory), dockerfile)
+                     for role, (directory, dockerfile) in wanted_images.items()})
+        for key, (files, dockerfile) in apps.items():
+            digest = _digest(runtime_id, dockerfile.read_text(), files=files)
+            step(key, digest, lambda k=key, f=files, d=digest, p=dockerfile:
+                 builder.dockerfile(k, d, f, IMAGES["runtime"], p))
         for old in reversed(replaced):  # children first; images still in use stay
             builder.remove_if_unused(old)
     finally:
@@ -489,7 +500,7 @@ def absent_images(tags: list[str], client=None) -> list[str]:
 
 def missing_images(roles: tuple[str, ...] = COMPOSE_ROLES, client=None) -> list[str]:
     """Tags of the images of ``roles`` (default: those compose runs) that the engine lacks."""
-    return absent_images([IMAGES[role] for role in roles], client)
+    return absent_images([image_tag(role) for role in roles], client)
 
 
 def require_built(tag: str) -> None:
@@ -499,16 +510,27 @@ def require_built(tag: str) -> None:
                           "Hint: chaos-harness images build (or docker/ci-setup.sh)")
 
 
+def default_pipelines(cwd: Path | None = None) -> list[Path]:
+    """Pipelines ``images build`` builds when none is named: every ``fixtures/*`` directory
+    of the current directory whose ``pipeline.yaml`` declares images."""
+    found = sorted(p.parent for p in (cwd or Path.cwd()).glob("fixtures/*/pipeline.yaml"))
+    return [d for d in found if pipeline_images(d)]
+
+
 def build_main(argv: list[str] | None = None) -> int:
-    """``chaos-harness images build [--rebuild] [--json]``; exit 0 ok, 3 on failure."""
+    """``chaos-harness images build [PIPELINE_DIR ...] [--rebuild] [--json]``; exit 0 ok, 3 on failure."""
     parser = argparse.ArgumentParser(prog="chaos-harness images build",
-                                     description="Build the docker backend's images locally.")
+                                     description="Build the docker backend's images locally: the shared "
+                                                 "ones and those each pipeline's docker.images names.")
+    parser.add_argument("pipelines", nargs="*", type=Path, metavar="PIPELINE_DIR",
+                        help="pipeline directories whose images to build (default: fixtures/*/ here)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild every image, even cached ones")
     parser.add_argument("--json", action="store_true", help="print the result as JSON at the end")
     args = parser.parse_args(argv)
     try:
-        result = build_images(rebuild=args.rebuild, log=lambda line: print(line, flush=True))
-    except DriverError as exc:
+        pipelines = args.pipelines or default_pipelines()
+        result = build_images(pipelines, rebuild=args.rebuild, log=lambda line: print(line, flush=True))
+    except (DriverError, InvalidScenario) as exc:  # a pipeline.yaml that does not load: exit 2
         print(f"chaos-harness images build: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # docker.errors.APIError and friends: name them, exit 3
@@ -520,6 +542,7 @@ def build_main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["COMPOSE_ROLES", "IMAGES", "IMAGE_TAG", "OWN_PREFIX", "absent_images", "build_images", "build_main",
-           "compose_environment", "compose_images", "image_tag", "image_variable", "debian_mirror", "dockerfile_path", "ensure_wheelhouse", "missing_images",
+           "compose_environment", "compose_images", "image_tag", "image_variable", "debian_mirror", "default_pipelines",
+           "dockerfile_path", "pipeline_images", "ensure_wheelhouse", "missing_images",
            "require_built", "runtime_requirements"]
 

@@ -17,6 +17,7 @@ from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
                       model_serializer, model_validator)
 
 from harness.conditions import ConditionText
+from harness.explore.menu import ExploreMenu
 from harness.units import MAX_DURATION_S, Duration, SLOBound, Threshold, format_duration
 
 COMMON_FAULT_KEYS = ("name", "at", "for")
@@ -335,6 +336,9 @@ class Scenario(Frozen):
     env: dict[str, dict[str, str]] = {}
     """Environment overrides per service (``{model-server: {FEATURE_VALIDATION: "off"}}``),
     on top of the pipeline's; process backend."""
+    explore: ExploreMenu | None = None
+    """A menu of faults for ``chaos-harness explore`` (``harness.explore.menu``); ``run``
+    ignores it and plays ``faults``."""
 
     @property
     def runbook_fault(self) -> str | None:

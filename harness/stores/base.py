@@ -78,7 +78,7 @@ class FeatureStore(Protocol):
         """``{key: {column: value}}`` for ``keys`` (any column, ``updated_at`` included)."""
 
     def write_rows(self, rows: dict[Any, dict[str, Any]]) -> int:
-        """Overwrite the given cells of the given rows in one transaction; return rows written."""
+        """Overwrite the given cells of the given rows in one atomic commit; return rows written."""
 
     def retype_column(self, column: str) -> None:
         """Change a feature column's declared type to text (its values kept, as text)."""

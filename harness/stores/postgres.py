@@ -180,7 +180,7 @@ class PostgresFeatureStore:
             return {row[0]: dict(zip(columns, row[1:])) for row in db.execute(query, (list(keys),))}
 
     def write_rows(self, rows: dict) -> int:
-        """All in one transaction, one pipelined ``executemany`` per set of columns; return how many rows."""
+        """All in one atomic commit, one pipelined ``executemany`` per set of columns; return how many rows."""
         from psycopg import sql
 
         with self._atomic() as db, db.cursor() as cur:

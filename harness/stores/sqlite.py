@@ -113,7 +113,7 @@ class SqliteFeatureStore:
         return out
 
     def write_rows(self, rows: dict) -> int:
-        """All in one transaction, one ``executemany`` per set of columns; return how many rows."""
+        """All in one atomic commit, one ``executemany`` per set of columns; return how many rows."""
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             for columns, params in group_by_columns(rows).items():

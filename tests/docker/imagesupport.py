@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ALL_ROLES = ("base", "postgres", "runtime", "pipeline", "proxy")
-"""The tests use every image: compose's three, and base (a bare container) and runtime."""
+ALL_ROLES = ("base", "postgres", "runtime", "pipeline", "proxy", "recsys")
+"""The tests use every image: the compose files' (both pipelines'), base (a bare container) and runtime."""
 MODES = ("build", "skip")
 LOCK = Path(os.environ.get("TMPDIR", "/tmp")) / "chaos-harness-images.lock"
 """Held while building, so two suites on one engine do not build the same tags at once."""
@@ -79,10 +79,10 @@ def decide(*, engine: tuple[bool, str], missing: list[str], mode: str, root: boo
 def plan() -> ImagePlan:
     """:func:`decide` for this machine, now."""
     from harness.dockerutil import docker_available
-    from harness.images import IMAGES, missing_images
+    from harness.images import image_tag, missing_images
 
     engine = docker_available()
-    missing = missing_images(ALL_ROLES) if engine[0] else [IMAGES[r] for r in ALL_ROLES]
+    missing = missing_images(ALL_ROLES) if engine[0] else [image_tag(r) for r in ALL_ROLES]
     return decide(engine=engine, missing=missing, mode=os.environ.get("CHAOS_IMAGES", "build"),
                   root=os.geteuid() == 0,
                   debootstrap=bool(shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists()),

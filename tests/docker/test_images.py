@@ -10,34 +10,46 @@ import pytest
 from harness import dockerutil, images
 from imagesupport import decide
 
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINES = [ROOT / "fixtures" / "pipeline", ROOT / "fixtures" / "recsys"]
+
 
 @pytest.mark.docker
 def test_build_is_idempotent_and_a_cached_run_takes_under_2s(docker_images):
-    first = images.build_images(log=lambda line: None)  # rebuilds whatever is stale
+    first = images.build_images(PIPELINES, log=lambda line: None)  # rebuilds whatever is stale
     started = time.perf_counter()
-    second = images.build_images(log=lambda line: None)
+    second = images.build_images(PIPELINES, log=lambda line: None)
     elapsed = time.perf_counter() - started
-    roles = ("base", "postgres", "runtime", "pipeline", "proxy")
-    assert [second[r]["built"] for r in roles] == [False] * 5
+    roles = ("base", "postgres", "runtime", "proxy", "pipeline", "recsys")
+    assert [second[r]["built"] for r in roles] == [False] * 6
     assert {r: second[r]["id"] for r in roles} == {r: first[r]["id"] for r in roles}
     assert elapsed <= 2.0, f"cached build took {elapsed:.2f} s (target <= 2 s)"
     assert images.missing_images() == []
 
 
 def test_every_dockerfile_stays_inside_the_applied_subset():
-    for key, roots in (("postgres", ("docker/postgres",)), ("runtime", ()),
-                       ("pipeline", ("fixtures/pipeline",)), ("recsys", ("fixtures/recsys",)),
-                       ("proxy", ("harness", "docker/proxy"))):
-        files = images._context_files(*roots)
-        if key == "runtime":
-            files = {"wheels/requirements.txt": Path(__file__)}
+    package = images.PACKAGE_DIR
+    for key, files in (("postgres", images._context_files(package, "docker/postgres")),
+                       ("runtime", {"wheels/requirements.txt": Path(__file__)}),
+                       ("proxy", {**images._context_files(package.parent, "harness"),
+                                  **images._context_files(package, "docker/proxy")})):
         plan = dockerutil.plan_dockerfile(images.dockerfile_path(key), files)
         assert plan.copies, key
-    pipeline = dockerutil.plan_dockerfile(images.DOCKER_DIR / "pipeline.Dockerfile",
-                            images._context_files("fixtures/pipeline"))
+    named = {role: path for directory in PIPELINES for role, path in images.pipeline_images(directory).items()}
+    assert sorted(named) == ["pipeline", "recsys"]
+    pipeline = dockerutil.plan_dockerfile(named["pipeline"], images._context_files(PIPELINES[0]))
     assert pipeline.outputs == ("/model",) and pipeline.run and "seed.py" in pipeline.run
-    recsys = dockerutil.plan_dockerfile(images.dockerfile_path("recsys"), images._context_files("fixtures/recsys"))
+    assert "/app/fixtures/pipeline/docker/seed.py" in pipeline.copies
+    recsys = dockerutil.plan_dockerfile(named["recsys"], images._context_files(PIPELINES[1]))
     assert recsys.outputs == ("/model",) and "/app/fixtures/recsys/recommender.py" in recsys.copies
+
+
+def test_the_shared_dockerfiles_ship_in_the_package_and_the_pipelines_are_found_here():
+    assert {p.name for p in images.DOCKER_DIR.glob("*.Dockerfile")} == {
+        "postgres.Dockerfile", "runtime.Dockerfile", "proxy.Dockerfile"}
+    assert images.default_pipelines(ROOT) == PIPELINES
+    assert "pydantic>=2.5" in images.runtime_requirements()
+    assert not [r for r in images.runtime_requirements() if "extra ==" in r]
 
 
 def test_metadata_instructions_become_the_image_config():
@@ -55,6 +67,8 @@ def test_copy_of_a_directory_copies_its_contents():
     files = {"docker/proxy/toxiproxy": Path("a"), "harness/x/y.py": Path("b")}
     assert dockerutil.copy_targets("harness/", "/app/harness/", files) == {"/app/harness/x/y.py": Path("b")}
     assert dockerutil.copy_targets("docker/proxy/toxiproxy", "/", files) == {"/toxiproxy": Path("a")}
+    assert dockerutil.copy_targets(".", "/app/p/", files) == {"/app/p/docker/proxy/toxiproxy": Path("a"),
+                                                              "/app/p/harness/x/y.py": Path("b")}
 
 
 def test_the_debian_mirror_comes_from_the_apt_sources(monkeypatch):

@@ -38,11 +38,11 @@ class Stack:
     """One compose project of the recsys pipeline."""
 
     def __init__(self) -> None:
-        from harness.images import IMAGES
+        from harness.images import IMAGES, image_tag
 
         self.project = f"chaos-recsys-test-{os.getpid()}"
         self.env = {**os.environ, "CHAOS_RUN_ID": self.project, "CHAOS_SEED": "0",
-                    "RECSYS_IMAGE": IMAGES["recsys"], "TOXIPROXY_IMAGE": IMAGES["proxy"]}
+                    "RECSYS_IMAGE": image_tag("recsys"), "TOXIPROXY_IMAGE": IMAGES["proxy"]}
 
     def compose(self, *args: str, timeout: float = 300) -> str:
         done = subprocess.run(["docker-compose", "-p", self.project, "-f", str(COMPOSE), *args], env=self.env,
@@ -57,12 +57,12 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     from harness.dockerutil import docker_available
-    from harness.images import IMAGES, absent_images
+    from harness.images import IMAGES, absent_images, image_tag
 
     ok, why = docker_available()
     if not ok:
         _unavailable(f"no Docker engine: {why}")
-    missing = absent_images([IMAGES["recsys"], IMAGES["proxy"]])
+    missing = absent_images([image_tag("recsys"), IMAGES["proxy"]])
     if missing:
         _unavailable(f"image(s) missing: {', '.join(missing)} (build them: chaos-harness images build)")
     stack = Stack()

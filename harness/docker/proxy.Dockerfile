@@ -1,7 +1,7 @@
 # chaos-harness/proxy:local — our Toxiproxy-API server (python -m harness.proxy) laid out
 # like ghcr.io/shopify/toxiproxy: ENTRYPOINT /toxiproxy with Go-style flags (-host=...,
 # -port=...), and /toxiproxy-cli whose `list` is the compose health check. Either image
-# can be named by TOXIPROXY_IMAGE without changing docker-compose.chaos.yml.
+# can be named by TOXIPROXY_IMAGE without changing a compose file.
 ARG RUNTIME_IMAGE=chaos-harness/runtime:local
 FROM ${RUNTIME_IMAGE}
 COPY docker/proxy/toxiproxy docker/proxy/toxiproxy-cli /
