@@ -5,7 +5,7 @@
     with FaultActivation(spec, ctx, planned_ts=due):   # entered a little BEFORE ``due``:
         #   journal fault_injecting (planned_ts)        durable before anything changes
         #   fault.prepare + ledger.prepare              proxy / PID looked up, snapshot taken
-        #   ctx.clock.wait_until(due)                   sleep, then spin the last 2 ms
+        #   ctx.clock.wait_until(due)                   sleep, then spin the last 2 ms (real-time from here)
         #   undo = inject                               ONE call
         #   journal fault_injected                      planned, call, effective times; lag
         ...                                            # revert(planned_ts=end) at the end of ``for``
@@ -13,7 +13,9 @@
 
 Without ``planned_ts`` the fault is injected at once (tests, tools). The garbage
 collector is held off from the wait to the end of the call (``gc_paused``): a full
-collection in a process that has loaded pandas takes tens of milliseconds. Injection goes
+collection in a process that has loaded pandas takes tens of milliseconds. The wait and
+the call run real-time where the harness may (``harness.priority.time_critical``): on a
+busy machine a thread that wakes up otherwise waits for a core. Injection goes
 through the context's :class:`~harness.ledger.TargetLedger`, which stacks faults on one
 target. If anything fails before the change is made, the activation undoes what it
 prepared; if ``inject`` raises, whatever it half-applied is its own to undo (each
@@ -30,6 +32,7 @@ from harness.errors import FaultApplyError, FaultRevertError, HarnessError
 from harness.faults.base import FaultContext, Undo
 from harness.faults.registry import get_fault
 from harness.gcpause import gc_paused
+from harness.priority import time_critical
 from harness.model import FaultSpec
 from harness.timeline.records import FaultInjected, FaultInjecting, FaultReverted
 
@@ -51,32 +54,40 @@ class FaultActivation:
                                         instant=self.fault.instant, planned_ts=self.planned_ts))
         with gc_paused():
             try:
-                self._prepare_and_wait()
+                self.fault.prepare(ctx)
+                ctx.ledger.prepare(self.fault, ctx)
             except BaseException as exc:
-                ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"not injected: {_text(exc)}",
-                                               interrupted=not isinstance(exc, Exception)))
-                self._raise(exc)
-            call_ts, ctx.effective_ts = ctx.clock.time(), None
-            try:
-                self._undo = ctx.ledger.inject(self.fault, ctx)
-            except BaseException as exc:
-                ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"inject failed: {_text(exc)}",
-                                               interrupted=not isinstance(exc, Exception)))
-                self._raise(exc)
+                self._not_injected(exc)
+            with time_critical():
+                try:
+                    self._wait()
+                except BaseException as exc:
+                    self._not_injected(exc)
+                call_ts, ctx.effective_ts = ctx.clock.time(), None
+                try:
+                    self._undo = ctx.ledger.inject(self.fault, ctx)
+                except BaseException as exc:
+                    ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"inject failed: {_text(exc)}",
+                                                   interrupted=not isinstance(exc, Exception)))
+                    self._raise(exc)
             times = _times(self.planned_ts, call_ts, ctx)
         ctx.journal.emit(FaultInjected(**self._fields(), instant=self.fault.instant, **times))
         return self
 
-    def _prepare_and_wait(self) -> None:
-        """Look up ahead and wait for the planned time; undo the preparation if cut short."""
-        self.fault.prepare(self.ctx)
-        self.ctx.ledger.prepare(self.fault, self.ctx)
+    def _wait(self) -> None:
+        """Wait for the planned time; undo the preparation if cut short."""
         try:
             if self.planned_ts is not None:
                 self.ctx.clock.wait_until(self.planned_ts)
         except BaseException:
             self.ctx.ledger.abandon(self.fault, self.ctx)
             raise
+
+    def _not_injected(self, exc: BaseException) -> None:
+        """Journal that the fault was never injected (``fault_reverted``, not ok), then raise."""
+        self.ctx.journal.emit(FaultReverted(**self._fields(), ok=False, error=f"not injected: {_text(exc)}",
+                                            interrupted=not isinstance(exc, Exception)))
+        self._raise(exc)
 
     def _raise(self, exc: BaseException) -> None:
         if isinstance(exc, HarnessError) or not isinstance(exc, Exception):
@@ -93,7 +104,7 @@ class FaultActivation:
         if planned_ts is not None:
             with contextlib.suppress(Exception):  # the undo itself will say what is wrong
                 self.fault.prepare(ctx)  # the look-up again: the connection is warm at the due time
-        with gc_paused():
+        with gc_paused(), time_critical():
             if planned_ts is not None:
                 ctx.clock.wait_until(planned_ts)
             call_ts, ctx.effective_ts = ctx.clock.time(), None

@@ -123,7 +123,9 @@ class Run:
     load_started_at: float
     """Epoch seconds of time zero (see the module docstring)."""
     duration_s: float
-    """Until ``load_stopped``, or until the last request's answer if it is missing."""
+    """Until ``load_stopped``, or until the last request's answer if it is missing; never
+    past the end of the load's schedule (``load_started.duration_s``, or the last request
+    due if later): the time Locust takes to exit is not load."""
     faults: tuple[FaultWindow, ...]
     status: str
     """``run_finished.status`` (completed, interrupted, error), ``interrupted`` if any
@@ -193,6 +195,10 @@ def build_run(journal: Iterable[Record | dict[str, Any]],
     stopped = _first(records, LoadStopped)
     if stopped is not None:
         duration = max(0.0, stopped.ts - zero)
+        if started is not None and started.duration_s > 0 and len(log):
+            # Locust may take a while to exit after its schedule ended: no request was due then
+            scheduled = max(float(started.duration_s), float(log.intended_ts.max()) - zero)
+            duration = min(duration, scheduled)
     else:  # crashed: the load lasted until the last logged request was answered
         ends = log.ts + log.service_ms / 1000.0 - zero
         duration = max(0.0, float(ends.max())) if len(log) else 0.0

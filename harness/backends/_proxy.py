@@ -23,6 +23,7 @@ from harness.drivers.toxiproxy import ToxiproxyDriver
 from harness.errors import DriverError, JournalWriteError
 from harness.journal import Journal
 from harness.probes import HttpProbe, free_port
+from harness.priority import raise_priority
 from harness.procgroup import describe_exit, stop_group
 from harness.timeline.records import (ProxyCreated, ProxyServerDied, ProxyServerFound, ProxyServerStarted,
                                       ProxyServerStopped)
@@ -58,6 +59,7 @@ class FaultProxy:
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
+        raise_priority(self.process.pid)  # it must answer a fault's call at once (harness.priority)
         url = f"http://127.0.0.1:{port}"
         self.journal.emit(ProxyServerStarted(url=url, pid=self.process.pid, command=command))
         HttpProbe(f"{url}/version").with_timeout(15).with_hint(

@@ -1,7 +1,7 @@
 """``model_swap``: the file a service serves (its model) replaced, then restored exactly.
 
 ``path`` names the served artifact with the pipeline's placeholders and glob
-characters (``{cache}/model/fraud-lr_seed-{seed}_*/model.pkl``); it must match exactly
+characters (``{cache}/model/<name>_seed-{seed}_*/model.pkl``); it must match exactly
 one file. ``replace_with: corrupt`` writes seeded random bytes of the same size;
 ``older`` copies the first file (sorted) matching ``older`` beside it whose checksum
 differs (another version of the model). Every write is atomic (a temporary file

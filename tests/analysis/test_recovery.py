@@ -124,6 +124,22 @@ def test_an_instant_fault_recovers_from_its_injection():
     assert recovery.time_s == 2.5
 
 
+def test_the_load_ends_with_its_schedule_not_when_locust_got_round_to_exiting():
+    # 30 s of load, but load_stopped was journaled 1.5 s later (a busy machine): the
+    # silence after the schedule is not a window without traffic
+    records = journal(duration=31.5, window=1, faults=(Plan("kill", 12, instant=True, kind="kill"),))
+    for record in records:
+        if record["kind"] == "load_started":
+            record["duration_s"] = 30.0
+    r = build_run(records, traffic(30, error=lambda t: 12 <= t < 20))
+    assert r.duration_s == 30.0
+    recovery = recoveries(r)["kill"]
+    assert recovery.horizon == 30.0 and recovery.time_s == 8.0
+    stopped_early = journal(duration=25, window=1)  # stopped before its schedule: that is the end
+    stopped_early[1]["duration_s"] = 30.0
+    assert build_run(stopped_early, traffic(25)).duration_s == 25.0
+
+
 def test_a_never_reverted_fault_is_unknown():
     r = run(faults=(Plan("stuck", 10, 5, reverted=False),),
             expect={"recovery_time": "< 5s"})

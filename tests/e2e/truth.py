@@ -132,16 +132,15 @@ def check_recovery(run_dir: Path, report: dict, fault: str, until: float) -> flo
     """The report's recovery time of ``fault`` is within one resolution step of the
     truth read from requests.jsonl; returns measured − truth, in seconds.
 
-    When the true recovery leaves no full steady-state window before the horizon, the
-    report must say "not recovered" (None) instead: a recovery is only claimed over a
+    When requests never succeed again, or the true recovery leaves no full steady-state
+    window before the horizon, the report must say "not recovered" (None) instead: a recovery is only claimed over a
     whole window. Within one step of that edge either answer is right.
     """
     truth = truth_recovery_s(run_dir, fault, until)
     entry = report_fault(report, fault)
     measured = entry["recovery_time_s"]
-    assert truth is not None, f"{fault}: requests never succeeded again"
     room = entry["horizon_s"] - entry["recovery_start_s"] - steady_window_s(run_dir)
-    if truth > room + RESOLUTION_S:
+    if truth is None or truth > room + RESOLUTION_S:
         assert measured is None, (fault, measured, truth, room)
         return None
     if measured is None and truth > room - RESOLUTION_S:
@@ -214,8 +213,7 @@ def check_recovery_verdict(run_dir: Path, report: dict, fault: str, until: float
     bound = float(re.fullmatch(r"<\s*([0-9.]+)\s*s", verdict["threshold"]).group(1))
     true = truth_recovery_s(run_dir, fault, until)
     measured = report_fault(report, fault)["recovery_time_s"]
-    assert true is not None
-    if measured is None:
+    if measured is None or true is None:
         assert verdict["status"] == "failed", verdict
     elif abs(true - bound) > RESOLUTION_S:
         assert (verdict["status"] == "passed") == (true < bound), (verdict, true)
