@@ -1,11 +1,11 @@
 """The search: hypothesis's own engine over real runs, within a budget.
 
-A hypothesis test (``@given``, seeded by the explore seed) draws schedules from :func:`~harness.explore.strategy.schedules`; each new one
-is written as a scenario file (``tries/NNN.yaml``) and run for real; the condition
-"breaks an SLO" is the run's verdict ``failed``. Once one fails, hypothesis shrinks it
-and re-raises the failure of the minimal failing schedule. Its example database lives in the
-explore directory (``hypothesis/``), so a failure found once is tried first when the
-same directory is searched again.
+A hypothesis test (``@given``, seeded by the explore seed) draws schedules from
+:func:`~harness.explore.strategy.schedules`; each new one is written as a scenario file
+(``tries/NNN.yaml``) and run for real; the condition "breaks an SLO" is the run's
+verdict ``failed``. Once one fails, hypothesis shrinks it and re-raises the failure of
+the minimal failing schedule. Its example database is kept in the explore directory
+(``hypothesis/``).
 
 The budget bounds both the number of real runs and the wall time: once spent, every
 schedule not yet run counts as "did not break" without running, which ends generation
