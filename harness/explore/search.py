@@ -109,6 +109,7 @@ class Explorer:
         except _Broke as broke:  # hypothesis re-raises it for the shrunk schedule
             self.result.minimal = self._by_key[_key(broke.schedule)]
         if self._stop is not None:
+            self.result.stopped_by = f"a run did not complete: {self._stop}"
             raise self._stop
         return self.result
 
