@@ -134,6 +134,8 @@ class Run:
     """Why the run's record is incomplete (``harness.integrity``); empty when complete."""
     golden: Any = None
     """The golden answers (:class:`harness.correctness.GoldenLog`), None when none were replayed."""
+    metrics: Any = None
+    """The services' scraped metrics (``harness.metric_slo.read_scrapes``), None when none were."""
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -171,7 +173,10 @@ def load_run(run_dir: Path | str) -> Run:
     run = build_run(read_records(run_dir), read_request_log(run_dir / REQUEST_LOG_FILE),
                     run_id=run_dir.name, load_totals=totals)
     injections = [(f.acting_from, f.start) for f in run.faults]
-    return replace(run, golden=read_golden_log(run_dir, run.load_started_at, injections))
+    from harness.metric_slo import read_scrapes
+
+    return replace(run, golden=read_golden_log(run_dir, run.load_started_at, injections),
+                   metrics=read_scrapes(run_dir))
 
 
 def build_run(journal: Iterable[Record | dict[str, Any]],

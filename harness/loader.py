@@ -276,6 +276,10 @@ class _Loader:
             if step.after is not None and step.after not in bound:
                 self.problem(("runbook", "steps", i, "after"), f"step {step.after} is not bound here; "
                              f"bound steps: {bound}")
+            fault = next((f for f in scenario.faults if f.name == scenario.runbook_fault), None)
+            if step.at is not None and fault is not None and step.at < fault.at:
+                self.problem(("runbook", "steps", i, "at"), f"{step.at:g}s is before the runbook's fault "
+                             f"{fault.name!r} (at {fault.at:g}s): the times count from the fault")
             if bound.count(step.step) > 1 and bound.index(step.step) != i:
                 self.problem(("runbook", "steps", i, "step"), f"step {step.step} is bound twice")
 

@@ -249,6 +249,18 @@ class Expect(Frozen):
     """From the runbook's fault to its last bound step done (needs ``runbook``)."""
     time_to_recover: SLOBound | None = None
     """From the runbook's fault to the steady state holding for good (needs ``runbook``)."""
+    metrics: tuple[str, ...] = Field((), max_length=50)
+    """Expressions on the pipeline's own scraped metrics over the load, e.g.
+    ``rate(model_fallback_total) < 5`` (``harness.metric_slo``; process backend)."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _expressions(cls, texts: tuple[str, ...]) -> tuple[str, ...]:
+        from harness.metrics_scrape import parse_expression
+
+        for text in texts:
+            parse_expression(text)
+        return texts
 
     @field_validator("recovery_time", "time_to_detect", "time_to_mitigate", "time_to_recover")
     @classmethod

@@ -3,7 +3,8 @@
 Each bound step (``runbook.steps`` of the scenario) fires once, on its trigger:
 
 * ``at: 20s`` - a timer from the load's start;
-* ``when: fallback_rate > 50% for 2s`` - a condition on the live feed (``harness.watch``);
+* ``when: fallback_rate > 50% for 2s`` - a condition on the live feed (``harness.watch``),
+  watched from the runbook's fault on (a runbook answers that fault, not noise before it);
 * ``after: 1`` - when step 1 is done (whatever its outcome).
 
 Fired steps are carried out one at a time, in the order they fired, by a worker thread:
@@ -69,7 +70,8 @@ class RunbookRunner:
             self.watch.watch(detect, "detect", armed_by=fault)
         for step in spec.steps:
             if step.when is not None:
-                self.watch.watch(step.when, "trigger", lambda _, step=step: self.fire(step), step=step.step)
+                self.watch.watch(step.when, "trigger", lambda _, step=step: self.fire(step), step=step.step,
+                                 armed_by=fault)
 
     def listen(self, events) -> "RunbookRunner":
         """Subscribe to the run's records and requests and start the worker; returns itself."""

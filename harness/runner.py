@@ -50,6 +50,7 @@ from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
 from harness.golden import start_golden, with_env
 from harness.loader import resolve_pipeline_dir
+from harness.metrics_scrape import start_scraper
 from harness.model import Scenario
 from harness.pipeline import ProbeSpec, load_pipeline
 from harness.plan import FaultPlayer
@@ -233,6 +234,7 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             stack.callback(load.stop)
             started = load.start()
             start_golden(scenario, pipeline, backend, ingress, run_dir, journal, stack)
+            start_scraper(scenario, backend, run_dir, stack)
 
             def wait(deadline: float) -> None:
                 _wait_until(deadline, load, journal, guard, clock)

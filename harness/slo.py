@@ -415,6 +415,12 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
             verdicts.append(check.verdict(Status.UNKNOWN, None, f"{name} was never injected"))
         else:
             verdicts.append(check.evaluate(recovery))
+    if expect.metrics:
+        from harness.metric_slo import evaluate_metric_slo
+
+        zero = run.load_started_at
+        verdicts += [evaluate_metric_slo(text, run.metrics, zero, zero + run.duration_s)
+                     for text in expect.metrics]
     keys = [k for k in INCIDENT_TIMES if getattr(expect, k) is not None]
     if keys:
         found = run_incident(run, resolution=resolution)

@@ -67,8 +67,11 @@ def explore_command(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True)
     print(f"exploring {args.scenario}: budget {args.budget.runs} runs, {args.budget.seconds:g} s; "
           f"seed {seed}; writing {out_dir}")
-    exploration = Explorer(source, out_dir, budget=args.budget, seed=seed, backend=args.backend).explore()
-    write_summary(exploration, source, out_dir, budget=args.budget, seed=seed)
+    explorer = Explorer(source, out_dir, budget=args.budget, seed=seed, backend=args.backend)
+    try:
+        exploration = explorer.explore()
+    finally:  # what was tried so far is written even when a run failed or was interrupted
+        write_summary(explorer.result, source, out_dir, budget=args.budget, seed=seed)
     print(f"{exploration.runs} runs; stopped by: {exploration.stopped_by}; summary: {out_dir / 'summary.md'}")
     if exploration.minimal is None:
         print("no schedule broke an SLO")

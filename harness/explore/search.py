@@ -1,11 +1,11 @@
 """The search: hypothesis's own engine over real runs, within a budget.
 
-A hypothesis test (``@given``, seeded by the explore seed) draws schedules from :func:`~harness.explore.strategy.schedules`; each new one
-is written as a scenario file (``tries/NNN.yaml``) and run for real; the condition
-"breaks an SLO" is the run's verdict ``failed``. Once one fails, hypothesis shrinks it
-and re-raises the failure of the minimal failing schedule. Its example database lives in the
-explore directory (``hypothesis/``), so a failure found once is tried first when the
-same directory is searched again.
+A hypothesis test (``@given``, seeded by the explore seed) draws schedules from
+:func:`~harness.explore.strategy.schedules`; each new one is written as a scenario file
+(``tries/NNN.yaml``) and run for real; the condition "breaks an SLO" is the run's
+verdict ``failed``. Once one fails, hypothesis shrinks it and re-raises the failure of
+the minimal failing schedule. Its example database is kept in the explore directory
+(``hypothesis/``).
 
 The budget bounds both the number of real runs and the wall time: once spent, every
 schedule not yet run counts as "did not break" without running, which ends generation
@@ -109,6 +109,7 @@ class Explorer:
         except _Broke as broke:  # hypothesis re-raises it for the shrunk schedule
             self.result.minimal = self._by_key[_key(broke.schedule)]
         if self._stop is not None:
+            self.result.stopped_by = f"a run did not complete: {self._stop}"
             raise self._stop
         return self.result
 

@@ -1,9 +1,10 @@
 """Read an explore file: an ordinary scenario whose faults come from its ``explore:`` menu.
 
 Everything is checked before anything starts: the scenario itself (the loader), then
-each menu entry at its corners (every option of each parameter, the latest start with
-the longest duration) as a scenario of its own, so a link the pipeline lacks or a range
-that runs past the load is reported at the menu entry's line, exit code 2.
+each menu entry at its corners (every ``choose`` option, both ends of each ``range``,
+the earliest and the latest start with the longest duration) as a scenario of its own,
+so a link the pipeline lacks or a range that runs past the load is reported at the
+menu entry's line, exit code 2.
 """
 
 from __future__ import annotations

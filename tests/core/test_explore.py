@@ -155,3 +155,20 @@ def test_a_bad_budget_exits_2(tmp_path, budget, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["explore", str(WEAK_SPOT), "--budget", budget])
     assert caught.value.code == 2
+
+
+def test_a_run_that_does_not_complete_stops_the_search_and_is_reported(tmp_path):
+    from harness.trials import TrialStopped
+
+    calls = []
+
+    def interrupted(path, *, reports_dir, backend):
+        calls.append(path)
+        raise TrialStopped("interrupted by SIGINT", interrupted=True)
+
+    explorer = Explorer(load_explore(WEAK_SPOT), tmp_path, budget=Budget(50, 600), seed=5,
+                        log=lambda line: None, runner=interrupted)
+    with pytest.raises(TrialStopped) as caught:
+        explorer.explore()
+    assert caught.value.exit_code == 130 and len(calls) == 1
+    assert explorer.result.stopped_by == "a run did not complete: interrupted by SIGINT"

@@ -1,0 +1,105 @@
+"""The pipeline's own metrics: every service's ``/metrics`` scraped each second during the run.
+
+A scenario with ``expect.metrics`` gets a :class:`MetricsScraper`: one runner thread
+that, every :data:`INTERVAL_S`, GETs ``/metrics`` of each service the backend can
+reach (the process backend's loopback ports), parses the Prometheus text with
+``prometheus_client``'s parser, and writes one line per scrape to ``metrics.jsonl``::
+
+    {"ts": 1796028106.2, "service": "model-server",
+     "samples": {"model_fallback_total{reason=\\"timeout\\"}": 3.0, ...}}
+
+A service that does not answer (killed, paused) is simply missing from that second.
+Expressions over the series (``harness.metric_slo``) judge the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Mapping
+
+METRICS_FILE = "metrics.jsonl"
+INTERVAL_S = 1.0
+TIMEOUT_S = 0.5
+
+
+EXPRESSION = re.compile(r"^\s*(rate|increase|max|min|last)\(\s*([A-Za-z_:][A-Za-z0-9_:]*(\{[^}]*\})?)\s*\)"
+                        r"\s*(<=|>=|==|<|>)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*(?:/s)?\s*$")
+"""``FUNCTION(METRIC) OP NUMBER`` (an optional ``/s`` after the number), see ``harness.metric_slo``."""
+
+
+def parse_expression(text: str) -> tuple[str, str, str, float]:
+    """``(function, metric, op, bound)``; ValueError saying what is expected."""
+    match = EXPRESSION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not FUNCTION(METRIC) OP NUMBER with FUNCTION one of "
+                         f"rate, increase, max, min, last and OP one of <, <=, >, >=, ==")
+    return match[1], match[2], match[4], float(match[5])
+
+
+def parse_samples(text: str) -> dict[str, float]:
+    """Prometheus text exposition -> ``{"name{label=\\"v\\",...}": value}`` (labels sorted)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = float(sample.value)
+    return out
+
+
+class MetricsScraper:
+    """Scrapes ``urls`` (service -> base URL) every ``INTERVAL_S`` into ``run_dir/metrics.jsonl``."""
+
+    def __init__(self, urls: Mapping[str, str], run_dir: Path, max_s: float = 3600.0):
+        self.urls, self.file, self.max_s = dict(urls), Path(run_dir) / METRICS_FILE, max_s
+        self.scrapes = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "MetricsScraper":
+        """Begin scraping in a daemon thread."""
+        self._thread = threading.Thread(target=self._loop, name="metrics-scraper", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the scrape in progress (bounded by its timeouts)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(TIMEOUT_S * max(1, len(self.urls)) + INTERVAL_S)
+            self._thread = None
+
+    def _loop(self) -> None:
+        import requests
+
+        started = time.monotonic()
+        with requests.Session() as session, open(self.file, "a", buffering=1) as out:
+            k = 0
+            while not self._stop.is_set() and time.monotonic() - started < self.max_s:
+                for service, url in self.urls.items():
+                    try:
+                        reply = session.get(f"{url}/metrics", timeout=TIMEOUT_S)
+                        samples = parse_samples(reply.text) if reply.status_code == 200 else None
+                    except Exception:  # down, paused, or not Prometheus text: missing this second
+                        samples = None
+                    if samples is not None:
+                        out.write(json.dumps({"ts": time.time(), "service": service, "samples": samples}) + "\n")
+                        self.scrapes += 1
+                k += 1
+                self._stop.wait(max(0.0, started + k * INTERVAL_S - time.monotonic()))
+
+
+def start_scraper(scenario, backend, run_dir: Path, stack) -> None:
+    """Scrape when the scenario judges metric expressions and the backend can reach its services."""
+    if not scenario.expect.metrics:
+        return
+    ports = getattr(backend, "ports", None) or {}
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    scraper = MetricsScraper(urls, run_dir, max_s=scenario.load.duration + 20.0)
+    stack.callback(scraper.stop)
+    scraper.start()
