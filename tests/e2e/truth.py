@@ -156,10 +156,11 @@ def check_freeze(report: dict, fault: str = "frozen-model") -> None:
     frozen = window(report, fault)
     due = 8 * 10 * (frozen["end_s"] - frozen["start_s"])  # 8 users, 10 slots/s each
     assert frozen["requests"] >= 0.9 * due, frozen
-    assert frozen["omitted"] > frozen["sent"]  # the users were blocked: most slots never sent
+    assert frozen["omitted"] > frozen["sent"], frozen  # the users were blocked: most slots never sent
     assert frozen["p50_ms"] >= 1500, frozen  # from intended start: they waited for the thaw
+    # the contrast comes from the freeze, not from a slow machine (margins a busy one keeps)
     baseline = window(report, "baseline")
-    assert baseline["omitted"] == 0 and baseline["p50_ms"] < 250
+    assert baseline["omitted"] <= 0.1 * baseline["requests"] and baseline["p50_ms"] < 500, baseline
 
 
 def check_black_hole(returncode: int, report: dict, fault: str = "black-hole") -> None:
