@@ -126,6 +126,13 @@ def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
+def _wait_for_state(pid: int, wanted, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not wanted(_state(pid)):
+        assert time.monotonic() < deadline, f"process state stayed {_state(pid)!r}"
+        time.sleep(0.01)
+
+
 def test_two_pauses_of_one_service_resume_it_only_when_the_second_ends(journal):
     process = subprocess.Popen(["sleep", "60"])
     try:
@@ -134,14 +141,11 @@ def test_two_pauses_of_one_service_resume_it_only_when_the_second_ends(journal):
         faults = Faults(controls, journal)
         faults.inject({"name": "freeze-1", "pause": {"service": "feature-server"}})
         faults.inject({"name": "freeze-2", "pause": {"service": "feature-server"}})
+        _wait_for_state(process.pid, lambda state: state == "T")  # SIGSTOP lands when the kernel gets to it
         faults.revert("freeze-1")
-        time.sleep(0.05)
-        assert _state(process.pid) == "T"  # still stopped: freeze-2 holds it
+        assert _state(process.pid) == "T"  # still stopped: freeze-2 holds it (SIGCONT would act at once)
         faults.revert("freeze-2")
-        deadline = time.monotonic() + 5
-        while _state(process.pid) == "T" and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _state(process.pid) == "S"
+        _wait_for_state(process.pid, lambda state: state != "T")  # running: R or S, whichever it is now
     finally:
         process.kill()
         process.wait()
