@@ -411,30 +411,26 @@ def _bound(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _hold(text: str) -> float:
-    """``--hold``: a duration from 1 s to 1 h, in seconds."""
+def _duration_between(low: float, high: float, bounds: str):
+    """An argparse type: a duration (``300ms``, ``2s``) from ``low`` to ``high`` seconds."""
     from harness.units import parse_duration
 
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 1.0 <= value <= 3600.0:
-        raise argparse.ArgumentTypeError(f"must be between 1s and 1h (got {text})")
-    return value
+    def parse(text: str) -> float:
+        try:
+            value = parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {bounds} (got {text})")
+        return value
+
+    return parse
 
 
-def _resolution(text: str) -> float:
-    """``--resolution``: a duration from 10 ms to 1 s, in seconds."""
-    from harness.units import parse_duration
-
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 0.01 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 10ms and 1s (got {text})")
-    return value
+_hold = _duration_between(1.0, 3600.0, "1s and 1h")
+"""``--hold``: a duration from 1 s to 1 h, in seconds."""
+_resolution = _duration_between(0.01, 1.0, "10ms and 1s")
+"""``--resolution``: a duration from 10 ms to 1 s, in seconds."""
 
 
 def _writable_dir(path: Path, option: str) -> None:
