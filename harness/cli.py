@@ -413,9 +413,10 @@ def _bound(text: str) -> float:
 
 def _duration_between(low: float, high: float, bounds: str):
     """An argparse type: a duration (``300ms``, ``2s``) from ``low`` to ``high`` seconds."""
-    from harness.units import parse_duration
 
     def parse(text: str) -> float:
+        from harness.units import parse_duration
+
         try:
             value = parse_duration(text)
         except ValueError as exc:
