@@ -25,7 +25,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RECSYS = ROOT / "fixtures" / "recsys"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("redis-server") is None,
+                                 reason="redis-server is not installed (apt-get install redis-server)")]
 
 SCENARIO = """\
 name: wheel-store-latency

@@ -11,13 +11,16 @@ checksum it had before (the ledger verifies it and journals ``store_restored``).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT, assert_nothing_left, chaos_run, journal, slo, window
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("redis-server") is None,
+                                 reason="redis-server is not installed (apt-get install redis-server)")]
 
 SCENARIOS = ROOT / "fixtures" / "recsys" / "scenarios"
 NAMES = ("store-latency", "kill-redis", "corrupt-items", "schema-change")
