@@ -139,6 +139,6 @@ def test_pipeline_yaml_declares_the_tables_feature_columns(prepared: dict) -> No
     from harness.pipeline import load_pipeline
     from harness.stores.sqlite import SqliteFeatureStore
 
-    store = load_pipeline(PIPELINE_DIR).feature_store
+    store = load_pipeline(PIPELINE_DIR).stores["features"]
     assert store.columns == fraud_model.FEATURES
     assert SqliteFeatureStore(prepared["db"], table=store.table, key=store.key).columns() == list(store.columns)
