@@ -321,10 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(func=_validate)
     commands.add_parser("schema", help="print the scenario JSON Schema").set_defaults(func=_schema)
     cmd = commands.add_parser("run", help="run one scenario and write its reports")
-    cmd.add_argument("scenario")
-    cmd.add_argument("--backend", choices=backend_names(), default=None)
-    cmd.add_argument("--reports-dir", default="reports")
-    cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
+    _scenario_arguments(cmd)
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the resolved plan (times, targets, toxics, data changes); start nothing")
     cmd.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
@@ -345,10 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(func=_compare)
     cmd = commands.add_parser("gameday", help="a game day: the run with the operator in the loop "
                                               "(runbook prompts, notes, inject when ready, quit heals)")
-    cmd.add_argument("scenario")
-    cmd.add_argument("--backend", choices=backend_names(), default=None)
-    cmd.add_argument("--reports-dir", default="reports")
-    cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
+    _scenario_arguments(cmd)
     cmd.add_argument("--inject-only", action="store_true",
                      help="inject every fault at once, hold until Enter or --hold, then heal")
     cmd.add_argument("--hold", type=_hold, default=60.0, help="longest hold of --inject-only (default 60s)")
@@ -409,6 +403,14 @@ def _bound(text: str) -> float:
         return parse_bound(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scenario_arguments(cmd: argparse.ArgumentParser) -> None:
+    """The arguments every command that runs one scenario takes (``run``, ``gameday``)."""
+    cmd.add_argument("scenario")
+    cmd.add_argument("--backend", choices=backend_names(), default=None)
+    cmd.add_argument("--reports-dir", default="reports")
+    cmd.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
 
 
 def _duration_between(low: float, high: float, bounds: str):
