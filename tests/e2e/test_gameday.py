@@ -10,7 +10,7 @@ import time
 import pexpect
 import pytest
 
-from tests.e2e.conftest import ROOT, SCENARIOS, alive, assert_nothing_left, journal, journaled_pids
+from tests.e2e.conftest import ROOT, SCENARIOS, alive, assert_nothing_left, journal
 
 pytestmark = pytest.mark.slow
 
@@ -25,14 +25,33 @@ def containers_of(run_id: str) -> list[str]:
     return [line for line in out.stdout.splitlines() if run_id in line]
 
 
+def spawn_gameday(scenario: str, reports_dir, *extra: str, timeout: float = 90) -> pexpect.spawn:
+    """``chaos-harness gameday SCENARIO`` in a 40x160 pseudo-terminal."""
+    return pexpect.spawn(sys.executable, ["-m", "harness", "gameday", str(SCENARIOS / scenario), *extra,
+                                          "--reports-dir", str(reports_dir)],
+                         cwd=str(ROOT), encoding="utf-8", timeout=timeout, dimensions=(40, 160))
+
+
+def inject_early(child: pexpect.spawn) -> None:
+    """Answer the first prompt at once (inject ahead of the plan), wait for runbook step 1."""
+    child.expect(r"next fault: features-down at 6s")
+    child.sendline("")  # ready: inject it now, ahead of the plan's clock
+    child.expect(r"step 1 done\? \[y/n/note\]")
+
+
+def interrupted_and_clean(run_dir) -> list[dict]:
+    """The run's journal, after checking it ended interrupted with nothing left."""
+    records = journal(run_dir)
+    assert records[-1]["kind"] == "run_finished" and records[-1]["status"] == "interrupted"
+    assert_nothing_left(run_dir)
+    assert containers_of(run_dir.name) == []
+    return records
+
+
 def test_operator_answers_notes_and_quits_midway(reports_dir):
-    child = pexpect.spawn(sys.executable, ["-m", "harness", "gameday", str(SCENARIOS / "gameday.yaml"),
-                                           "--reports-dir", str(reports_dir)],
-                          cwd=str(ROOT), encoding="utf-8", timeout=90, dimensions=(40, 160))
+    child = spawn_gameday("gameday.yaml", reports_dir)
     try:
-        child.expect(r"next fault: features-down at 6s")
-        child.sendline("")  # ready: inject it now, ahead of the plan's clock
-        child.expect(r"step 1 done\? \[y/n/note\]")
+        inject_early(child)
         child.sendline("note")
         child.expect("note:")
         child.sendline("fallbacks at 100% on the dashboard")
@@ -57,24 +76,16 @@ def test_operator_answers_notes_and_quits_midway(reports_dir):
     assert [(r["step"], r["by"], r["answer"], r["ok"]) for r in done][0] == (1, "operator", "y", True)
     assert all(r["step"] != 5 for r in records if r["kind"] == "runbook_step_triggered")
     assert note["ts"] < done[0]["ts"]
-    assert records[-1]["kind"] == "run_finished" and records[-1]["status"] == "interrupted"
     # nothing left: every fault reverted, every process gone, no container
-    assert_nothing_left(run_dir)
-    time.sleep(0.2)
-    assert [p for p in journaled_pids(run_dir) if alive(p)] == []
-    assert containers_of(run_dir.name) == []
+    interrupted_and_clean(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "interrupted"
     assert report["incident"]["notes"][0]["text"] == "fallbacks at 100% on the dashboard"
 
 
 def test_closing_the_terminal_heals_everything(reports_dir):
-    child = pexpect.spawn(sys.executable, ["-m", "harness", "gameday", str(SCENARIOS / "gameday.yaml"),
-                                           "--reports-dir", str(reports_dir)],
-                          cwd=str(ROOT), encoding="utf-8", timeout=90, dimensions=(40, 160))
-    child.expect(r"next fault: features-down at 6s")
-    child.sendline("")
-    child.expect(r"step 1 done\? \[y/n/note\]")  # the fault is in, the operator is being asked
+    child = spawn_gameday("gameday.yaml", reports_dir)
+    inject_early(child)  # the fault is in, the operator is being asked
     pid = child.pid
     with pytest.raises(pexpect.ExceptionPexpect):  # still healing when pexpect gives up waiting
         child.close(force=False)  # the terminal goes away: its pty closed, SIGHUP
@@ -83,18 +94,13 @@ def test_closing_the_terminal_heals_everything(reports_dir):
         time.sleep(0.2)
     assert not alive(pid)
     run_dir = (reports_dir / "latest").resolve()
-    records = journal(run_dir)
+    records = interrupted_and_clean(run_dir)
     signals = [r["signal"] for r in records if r["kind"] == "signal_received"]
     assert signals[0] == "SIGHUP"
-    assert records[-1]["kind"] == "run_finished" and records[-1]["status"] == "interrupted"
-    assert_nothing_left(run_dir)
-    assert containers_of(run_dir.name) == []
 
 
 def test_inject_only_holds_until_enter_then_heals(reports_dir):
-    child = pexpect.spawn(sys.executable, ["-m", "harness", "gameday", str(SCENARIOS / "tiny.yaml"),
-                                           "--inject-only", "--hold", "60s", "--reports-dir", str(reports_dir)],
-                          cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(40, 160))
+    child = spawn_gameday("tiny.yaml", reports_dir, "--inject-only", "--hold", "60s", timeout=60)
     try:
         child.expect("holding every fault: press Enter to heal")
         time.sleep(1.0)
