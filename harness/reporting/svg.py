@@ -11,12 +11,10 @@ drawn where it happened, and nothing appears before its cause.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from html import escape
 
-_W, _H = 920, 230
-_LEFT, _RIGHT, _TOP, _BOTTOM = 60, 16, 30, 30
+from harness.reporting.axes import H, LEFT, PLOT_H, PLOT_W, RIGHT, TOP, W, header, nice_step, y_axis, y_grid
 
 
 @dataclass(frozen=True)
@@ -48,60 +46,46 @@ class Mark:
     kind: str
 
 
-def _nice_step(span: float) -> float:
-    raw = span / 4 if span > 0 else 1.0
-    magnitude = 10 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-
-
 def step_chart(*, title: str, series: list[Series], bands: list[Band], x_max: float,
                unit: str, scale: float = 1.0, marks: list[Mark] = ()) -> str:
     """An SVG chart of ``series`` (values multiplied by ``scale``) with ``bands`` shaded
     and ``marks`` drawn as labelled lines."""
     values = [v * scale for s in series for _, _, v in s.steps if v is not None]
-    step = _nice_step(max(values, default=0.0))
-    y_max = step * max(1, math.ceil(max(values, default=0.0) / step))
+    step, y_max = y_axis(values)
     x_max = max(x_max, 1.0)
-    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    plot_w, plot_h = PLOT_W, PLOT_H
 
     def x(t: float) -> float:
-        return _LEFT + t / x_max * plot_w
+        return LEFT + t / x_max * plot_w
 
     def y(v: float) -> float:
-        return _TOP + plot_h - v * scale / y_max * plot_h
+        return TOP + plot_h - v * scale / y_max * plot_h
 
-    out = [f'<svg viewBox="0 0 {_W} {_H}" '
-           f'role="img" aria-label="{escape(title)}">',
-           f'<text x="{_LEFT}" y="18" class="title">{escape(title)}</text>']
+    out = header(title)
     for band in bands:
         if band.end > band.start:
-            out.append(f'<rect x="{x(band.start):.1f}" y="{_TOP}" '
+            out.append(f'<rect x="{x(band.start):.1f}" y="{TOP}" '
                        f'width="{x(band.end) - x(band.start):.1f}" height="{plot_h}" '
                        f'class="band"><title>{escape(band.label)}</title></rect>')
         else:
-            out.append(f'<line x1="{x(band.start):.1f}" x2="{x(band.start):.1f}" y1="{_TOP}" '
-                       f'y2="{_TOP + plot_h}" class="instant"/>')
-        out.append(f'<text x="{x(band.start) + 3:.1f}" y="{_TOP + 12}" class="band-label">'
+            out.append(f'<line x1="{x(band.start):.1f}" x2="{x(band.start):.1f}" y1="{TOP}" '
+                       f'y2="{TOP + plot_h}" class="instant"/>')
+        out.append(f'<text x="{x(band.start) + 3:.1f}" y="{TOP + 12}" class="band-label">'
                    f'{escape(band.label)}</text>')
     for n, mark in enumerate(marks):
-        row = _TOP + plot_h - 4 - 12 * (n % 4)
-        out.append(f'<line x1="{x(mark.t):.1f}" x2="{x(mark.t):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+        row = TOP + plot_h - 4 - 12 * (n % 4)
+        out.append(f'<line x1="{x(mark.t):.1f}" x2="{x(mark.t):.1f}" y1="{TOP}" y2="{TOP + plot_h}" '
                    f'class="mark {escape(mark.kind)}"><title>{escape(mark.label)}</title></line>'
                    f'<text x="{x(mark.t) + 3:.1f}" y="{row}" class="mark-label {escape(mark.kind)}">'
                    f'{escape(mark.label)}</text>')
-    for i in range(int(round(y_max / step)) + 1):
-        v = i * step
-        out.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y(v / scale):.1f}" '
-                   f'y2="{y(v / scale):.1f}" class="grid"/><text x="{_LEFT - 6}" '
-                   f'y="{y(v / scale) + 4:.1f}" class="tick" text-anchor="end">'
-                   f'{v:g}{escape(unit)}</text>')
-    x_step = _nice_step(x_max)
+    out += y_grid(step, y_max, lambda shown: y(shown / scale), unit)
+    x_step = nice_step(x_max)
     for i in range(int(x_max // x_step) + 1):
-        out.append(f'<text x="{x(i * x_step):.1f}" y="{_H - 10}" class="tick" '
+        out.append(f'<text x="{x(i * x_step):.1f}" y="{H - 10}" class="tick" '
                    f'text-anchor="middle">{i * x_step:g}s</text>')
     for n, s in enumerate(series):
         out.append(f'<path d="{_path(s.steps, x, y)}" fill="none" stroke="{escape(s.color)}" '
-                   f'stroke-width="1.6"/><text x="{_W - _RIGHT - 60 * (len(series) - n)}" y="18" '
+                   f'stroke-width="1.6"/><text x="{W - RIGHT - 60 * (len(series) - n)}" y="18" '
                    f'class="legend" fill="{escape(s.color)}">{escape(s.label)}</text>')
     out.append("</svg>")
     return "\n".join(out)
