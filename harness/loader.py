@@ -165,19 +165,26 @@ class _Loader:
             return None
 
     def _check_targets(self, pipeline: Pipeline, backend: Any, fault: FaultSpec, i: int) -> None:
-        """Links and services the fault names exist in the pipeline, on this backend."""
+        """Links, services and artifacts the fault names exist in the pipeline, on this backend."""
         if backend not in _BACKENDS:
             backend = "auto"  # the model reports a bad backend; check what holds anywhere
         supported = getattr(get_fault(fault.kind), "backends", None)
         if supported and backend not in (*supported, "auto"):
             self.problem(("faults", i, fault.kind), f"runs only on the {' or '.join(supported)} "
                          f"backend; this scenario's backend is {backend!r}")
-        for field, known in (("link", pipeline.links), ("service", pipeline.services)):
+        for field, known in (("link", pipeline.links), ("service", pipeline.services),
+                             ("artifact", pipeline.artifacts)):
             value = getattr(fault.params, field, None)
             if value is not None and value not in known:
                 self.problem(("faults", i, fault.kind, field),
                              f"pipeline {pipeline.name!r} has no {field} {value!r}; "
-                             f"it has: {', '.join(known)}")
+                             f"it has: {', '.join(known) or 'none'}")
+        artifact = getattr(fault.params, "artifact", None)
+        if backend == "docker" and artifact in pipeline.artifacts and (
+                pipeline.docker is None or artifact not in pipeline.docker.artifacts):
+            self.problem(("faults", i, fault.kind, "artifact"),
+                         f"pipeline {pipeline.name!r} does not say where artifact {artifact!r} is in "
+                         f"its containers (docker.artifacts in its {PIPELINE_FILE})")
         link = pipeline.links.get(getattr(fault.params, "link", None) or "")
         if link is not None and not link.on(backend):
             self.problem(("faults", i, fault.kind, "link"),

@@ -11,6 +11,10 @@ backends, faults, the load and the reports all speak of the names declared here.
   end at a dependency only those backends run.
 * ``stores``: the data stores data faults may touch, by name: a SQLite file, a
   PostgreSQL table or Redis hashes (``harness.stores``).
+* ``artifacts``: files a service serves that faults may swap (``model_swap``), by
+  name: the ``service``, the ``path`` (placeholders and a glob matching one file) and
+  where its ``older`` versions are; ``docker.artifacts`` says where the same file is
+  inside the service's container.
 * ``probe``: the request that proves the whole pipeline answers (through the load's
   link) before the load starts; ``load``: the locustfile and its user class.
 * ``answers``: ``flags`` (answer fields that are ``true`` when an answer is degraded;
@@ -37,7 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import InvalidScenario
-from harness.located import not_a_mapping, problems_of
+from harness.located import not_a_mapping, problem_at, problems_of
 from harness.units import Identifier
 from harness.yamlfile import read_yaml
 
@@ -145,6 +149,16 @@ class StoreSpec(_Frozen):
         return next(k for k in ("sqlite", "postgres", "redis") if getattr(self, k) is not None)
 
 
+class ArtifactSpec(_Frozen):
+    """A file a service serves (a model), which ``model_swap`` may replace and restores."""
+
+    service: str
+    path: str = Field(min_length=1)
+    """Placeholders and a glob that matches exactly one file at run time."""
+    older: str = Field("versions/*", min_length=1)
+    """Where its other versions are: a glob relative to the artifact's directory."""
+
+
 class ProbeExpect(_Frozen):
     """What a good probe answer is: its status, and top-level JSON keys it must hold."""
 
@@ -214,6 +228,13 @@ class DockerGolden(_Frozen):
     path: str
 
 
+class DockerArtifact(_Frozen):
+    """Where a declared artifact is inside its service's container: an absolute ``path``
+    (a glob; ``{seed}`` is the run's seed)."""
+
+    path: str = Field(pattern=r"^/")
+
+
 class DockerSpec(_Frozen):
     """The pipeline in containers: compose file and images relative to the pipeline dir."""
 
@@ -227,6 +248,7 @@ class DockerSpec(_Frozen):
     links: dict[str, DockerLink] = {}
     stores: dict[str, DockerStore] = {}
     golden: DockerGolden | None = None
+    artifacts: dict[str, DockerArtifact] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -246,6 +268,7 @@ class Pipeline(_Frozen):
     services: dict[str, ServiceSpec]
     links: dict[str, LinkSpec] = {}
     stores: dict[str, StoreSpec] = {}
+    artifacts: dict[Identifier, ArtifactSpec] = {}
     probe: ProbeSpec | None = None
     """None: the services' health checks are all the readiness there is."""
     load: LoadTargetSpec = LoadTargetSpec()
@@ -299,6 +322,13 @@ class Pipeline(_Frozen):
                               f"it has: {', '.join(self.stores) or 'none'}")
         return name, self.stores[name]
 
+    def artifact_named(self, name: str) -> ArtifactSpec:
+        """The declared artifact ``name``; LookupError saying what is declared."""
+        if name not in self.artifacts:
+            raise LookupError(f"pipeline {self.name!r} has no artifact {name!r}; "
+                              f"it has: {', '.join(self.artifacts) or 'none'}")
+        return self.artifacts[name]
+
     def start_order(self) -> list[str]:
         """Services ordered so that each starts after the services it calls."""
         order: list[str] = []
@@ -329,6 +359,23 @@ def load_pipeline(directory: str | Path) -> Pipeline:
     if not isinstance(doc.data, dict):
         raise InvalidScenario([not_a_mapping(doc, "pipeline keys")])
     try:
-        return Pipeline.model_validate({**doc.data, "dir": directory})
+        pipeline = Pipeline.model_validate({**doc.data, "dir": directory})
     except ValidationError as exc:
         raise InvalidScenario(problems_of(exc, doc)) from None
+    problems = [problem_at(doc, loc, message) for loc, message in _artifact_problems(pipeline)]
+    if problems:
+        raise InvalidScenario(problems)
+    return pipeline
+
+
+def _artifact_problems(pipeline: Pipeline) -> list[tuple[tuple, str]]:
+    """``(key path, message)`` for each artifact naming an unknown service, and each
+    ``docker.artifacts`` entry naming an undeclared artifact."""
+    problems = [(("artifacts", name, "service"), f"names unknown service {spec.service!r}; "
+                 f"services: {', '.join(pipeline.services)}")
+                for name, spec in pipeline.artifacts.items() if spec.service not in pipeline.services]
+    for name in pipeline.docker.artifacts if pipeline.docker else ():
+        if name not in pipeline.artifacts:
+            problems.append((("docker", "artifacts", name), f"names unknown artifact {name!r}; "
+                             f"artifacts: {', '.join(pipeline.artifacts) or 'none'} (declare it in artifacts first)"))
+    return problems

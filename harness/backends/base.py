@@ -8,7 +8,9 @@ Faults reach the system only through the backend's small surface:
   (process and container faults): each one system call or API call, returning when
   it took effect,
 * ``store(name)`` — a declared store as a :class:`~harness.stores.base.FeatureStore`
-  (data faults).
+  (data faults),
+* ``artifact(name)`` — a declared artifact as a :class:`~harness.files.Artifact`: the
+  service's files (local, in its container, in memory) and the filled path (``model_swap``).
 
 Lifecycle, always in this order (the runner owns it)::
 
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from harness.drivers.base import ProxyDriver
+    from harness.files import Artifact
     from harness.journal import Journal
     from harness.pipeline import Pipeline
     from harness.stores.base import FeatureStore
@@ -65,6 +68,10 @@ class Backend(Protocol):
     def store(self, name: str | None = None) -> "FeatureStore":
         """The pipeline's store ``name`` (None: its only store), for data faults;
         DriverError when it declares no such store."""
+
+    def artifact(self, name: str) -> "Artifact":
+        """The pipeline's artifact ``name``, reachable through its service's files;
+        DriverError when it declares no such artifact (or not for this backend)."""
 
     def golden_file(self) -> "Path":
         """A local copy (or the path) of the golden set the pipeline's setup wrote

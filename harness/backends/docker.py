@@ -47,6 +47,7 @@ from harness.backends._docker_events import SERVICE_LABEL, EventWatcher
 from harness.backends._docker_targets import ResolvedService, signal_container
 from harness.dockerutil import compose_command, docker_client, owner_env, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
+from harness.files import Artifact
 from harness.journal import Journal
 from harness.pipeline import Pipeline
 from harness.timeline.records import (PipelineDown, PipelineStarting, PipelineUp, ProxyCreated,
@@ -317,6 +318,23 @@ class DockerBackend:
             kind, address = spec.kind, where.url or "redis://{host}:{port}/0"
         return open_declared(spec, address=address.format(host=host, port=published),
                              snapshot_dir=self.run_dir, kind=kind)
+
+    def artifact(self, name: str) -> Artifact:
+        """The declared artifact ``name`` inside its service's container (``docker.artifacts``;
+        ``{seed}`` filled), reached through the Docker SDK."""
+        from harness.backends._docker_files import ContainerFiles
+
+        try:
+            spec = self.pipeline.artifact_named(name)
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None
+        where = self.docker.artifacts.get(name)
+        if where is None:
+            raise DriverError(f"pipeline {self.pipeline.name!r}: docker.artifacts has no entry for artifact {name!r}")
+        container = self._target(spec.service).container
+        files = ContainerFiles(lambda: self._target(spec.service).container, container.name)
+        return Artifact(name=name, service=spec.service, files=files,
+                        pattern=where.path.replace("{seed}", str(self.seed)), older=spec.older)
 
     def golden_file(self) -> Path:
         """The golden set copied out of its container (``docker.golden``) into the run directory."""

@@ -3,9 +3,10 @@ memory, for the runner's unit tests and ``chaos-harness run --dry-run``.
 
 It answers as the process backend does (the same links, the same unknown-service
 error), journals the same records, and logs every call it is asked to make in
-:attr:`FakeBackend.calls`; its proxies are a :class:`~harness.drivers.fake.FakeProxyDriver`
-and its feature store a :class:`~harness.stores.memory.MemoryFeatureStore`. It is not
-offered to users (``backend_names()`` does not list it).
+:attr:`FakeBackend.calls`; its proxies are a :class:`~harness.drivers.fake.FakeProxyDriver`,
+its feature store a :class:`~harness.stores.memory.MemoryFeatureStore` and its artifacts'
+files :class:`~harness.files.MemoryFiles`. It is not offered to users
+(``backend_names()`` does not list it).
 
 ``fail={"kill": DriverError("boom")}`` makes a call raise (any of ``up``, ``down`` and
 the service calls), so a test can break a run at a chosen step; ``step_s`` is how long
@@ -14,6 +15,7 @@ each call takes on the clock.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 from harness.clock import Clock, FakeClock
 from harness.drivers.fake import FakeProxyDriver
 from harness.errors import DriverError
+from harness.files import Artifact, MemoryFiles
 from harness.journal import Journal
 from harness.pipeline import Pipeline
 from harness.stores.memory import MemoryFeatureStore
@@ -63,6 +66,8 @@ class FakeBackend:
                                                 table=spec.table, key=spec.key, calls=self.calls)
                        for name, spec in pipeline.stores.items()}
         """One in-memory table per declared store."""
+        self.artifacts: dict[str, MemoryFiles] = {}
+        """Each declared artifact's files, made on first use."""
         self.links: dict[str, str] = {}
         self.up_done = self.down_done = False
 
@@ -148,6 +153,21 @@ class FakeBackend:
         """Log the reconnection."""
         self._call("reconnect", service, networks=list(networks))
         self.journal.emit(ServiceReconnected(service=service, networks=list(networks)))
+
+    def artifact(self, name: str) -> Artifact:
+        """The declared artifact ``name`` in memory: one file matching its path (``*`` read as
+        ``0``), one older version beside it; placeholders are left as they are."""
+        try:
+            spec = self.pipeline.artifact_named(name)
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None
+        if name not in self.artifacts:
+            path = spec.path.replace("*", "0").replace("?", "0")
+            older = posixpath.join(posixpath.dirname(path), spec.older.replace("*", "older").replace("?", "0"))
+            self.artifacts[name] = MemoryFiles({path: b"served version", older: b"older version"},
+                                               calls=self.calls, clock=self.clock)
+        return Artifact(name=name, service=spec.service, files=self.artifacts[name], pattern=spec.path,
+                        older=spec.older)
 
     def golden_file(self) -> Path:
         """Refused: nothing runs the pipeline's setup here, so there is no golden set."""

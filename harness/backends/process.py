@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from harness.backends._proxy import FaultProxy
 from harness.errors import DriverError
+from harness.files import Artifact, LocalFiles
 from harness.journal import Journal
 from harness.pipeline import Pipeline
 from harness.probes import HttpProbe, TcpProbe, free_port
@@ -157,6 +158,15 @@ class ProcessBackend:
             raise DriverError(str(exc)) from None
         return open_declared(spec, address=self._fill(spec.sqlite or spec.postgres or spec.redis.url),
                              snapshot_dir=self.run_dir)
+
+    def artifact(self, name: str) -> Artifact:
+        """The declared artifact ``name``: local files, its path's placeholders filled."""
+        try:
+            spec = self.pipeline.artifact_named(name)
+        except LookupError as exc:
+            raise DriverError(str(exc)) from None
+        return Artifact(name=name, service=spec.service, files=LocalFiles(), pattern=self._fill(spec.path),
+                        older=spec.older)
 
     def golden_file(self) -> Path:
         """The pipeline's ``golden`` path, its placeholders filled; DriverError when absent."""

@@ -121,6 +121,10 @@ class ArtifactSwapping(FaultRecord):
     checksum: str
     replace_with: str
     """``corrupt`` (random bytes) or ``older`` (another version of it)."""
+    artifact: str | None = None
+    """The declared artifact's name (``pipeline.yaml`` ``artifacts``)."""
+    where: str = "local"
+    """Where ``path`` is: ``local`` (this machine) or ``container NAME``."""
 
 
 @kind("artifact_swapped")
@@ -134,8 +138,12 @@ class ArtifactSwapped(FaultRecord):
 
 @kind("artifact_restored")
 class ArtifactRestored(FaultRecord):
-    """The file is back (``ok``: its checksum is the one before the swap)."""
+    """The file is back (``ok``: its checksum is the one before the swap), by the
+    fault's undo or by ``cleanup`` (``error``: why it could not be)."""
 
     path: str
-    checksum: str
+    checksum: str | None = None
     ok: bool = True
+    backup: str | None = None
+    """The copy it was restored from (the ``artifact_swapping`` record's)."""
+    error: str | None = None
