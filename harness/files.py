@@ -132,8 +132,10 @@ class MemoryFiles:
         self.calls.append(FileCall(self.clock.time() if self.clock else 0.0, action, path))
 
     def glob(self, pattern: str) -> list[str]:
-        """Paths matching ``pattern`` (``fnmatch``: ``*`` also crosses ``/`` here)."""
-        return sorted(p for p in self.files if fnmatch.fnmatchcase(p, pattern))
+        """Paths matching ``pattern`` part by part, as a shell glob (``*`` never crosses ``/``)."""
+        parts = pattern.split("/")
+        return sorted(p for p in self.files if len(p.split("/")) == len(parts)
+                      and all(fnmatch.fnmatchcase(a, b) for a, b in zip(p.split("/"), parts)))
 
     def read(self, path: str) -> bytes:
         """The file's bytes."""

@@ -43,7 +43,8 @@ class ContainerFiles:
     def glob(self, pattern: str) -> list[str]:
         """Existing paths matching ``pattern`` in the container, sorted."""
         out = self._exec("sh", "-c", _GLOB, "sh", pattern)
-        return sorted(p for p in out.decode(errors="surrogateescape").split("\0") if p)
+        found = out.decode(errors="surrogateescape").split("\0")
+        return sorted(p for p in found if p and os.path.basename(p) not in (".", ".."))  # as Python's glob
 
     def read(self, path: str) -> bytes:
         """The file's bytes (``get_archive``)."""
