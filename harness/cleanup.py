@@ -10,6 +10,11 @@ For each run under ``reports/`` (the ``latest`` link is not a run of its own):
 3. **Data**: every store snapshot the run journaled (``store_snapshotting``, written
    before anything changed) and did not journal as restored is restored, and the
    checksum recorded before the change verified; the snapshot and its temp files go.
+   **Artifacts**: every file a ``model_swap`` journaled as swapping
+   (``artifact_swapping``: path, backup beside it, checksum before) and not as
+   restored is put back from its backup and its checksum verified; the backup goes.
+   Only local files (process backend): an artifact inside a container goes with the
+   run's containers and volumes (5.).
 4. **Proxies**: the run's proxies (and so their toxics) are deleted from the Toxiproxy
    whose URL the run journaled (``proxy_server_found``), not from ``TOXIPROXY_URL``.
 5. **Docker**: containers, networks and volumes labelled with the run id; without
@@ -29,10 +34,11 @@ from pathlib import Path
 from typing import Iterator
 
 from harness.errors import DriverError
+from harness.files import sha256_of
 from harness.journal import JOURNAL_FILE, Journal, read_records
 from harness.procgroup import runs
 from harness.runlock import LockState, claim, read_owner
-from harness.timeline.records import (CleanedUp, LoadLaunched, Phase, ProxiesDeleted, ProxyServerFound,
+from harness.timeline.records import (ArtifactRestored, ArtifactSwapping, CleanedUp, LoadLaunched, Phase, ProxiesDeleted, ProxyServerFound,
                                       ProxyServerStarted, Record, RunStarted, ServiceStarted,
                                       StoreRestored, StoreSnapshotting, TimelineError)
 
@@ -77,7 +83,7 @@ def _cleanup_run(run_dir: Path) -> list[str]:
         with Journal(run_dir / JOURNAL_FILE) as journal:
             journal.phase = Phase.CLEANUP.value
             actions = [*_kill_leftovers(records), *_restore_stores(records, journal),
-                       *_delete_proxies(records, journal)]
+                       *_restore_artifacts(records, journal), *_delete_proxies(records, journal)]
             if actions:
                 journal.emit(CleanedUp(actions=actions))
         return actions
@@ -127,6 +133,38 @@ def _restore_store(record: StoreSnapshotting, journal: Journal) -> str:
         journal.emit(StoreRestored(store=described, snapshot=snapshot, ok=False, error=str(exc)))
         return f"{FAILED} to restore {where} from snapshot {snapshot}: {exc}"
     journal.emit(StoreRestored(store=described, snapshot=snapshot, checksum=before, ok=True))
+    return action
+
+
+def _restore_artifacts(records: list[Record], journal: Journal) -> Iterator[str]:
+    """Put back every local artifact swapped and not restored (see the module docstring)."""
+    done = {r.backup for r in records if isinstance(r, ArtifactRestored) and r.ok}
+    for record in records:
+        if isinstance(record, ArtifactSwapping) and record.where == "local" and record.backup not in done:
+            yield _restore_artifact(record, journal)
+
+
+def _restore_artifact(record: ArtifactSwapping, journal: Journal) -> str:
+    from harness.files import LocalFiles
+
+    files, path, backup, before = LocalFiles(), record.path, record.backup, record.checksum
+    common = dict(fault=record.fault, fault_kind=record.fault_kind, target=record.target, path=path, backup=backup)
+    try:
+        if files.glob(path) and files.sha256(path) == before:  # never swapped, or put back already
+            action = f"artifact {path} unchanged; removed backup {backup}"
+        else:
+            data = files.read(backup)
+            if sha256_of(data) != before:
+                raise DriverError(f"backup {backup} has checksum {sha256_of(data)}, not {before}")
+            files.replace(path, data)
+            if files.sha256(path) != before:
+                raise DriverError(f"checksum {files.sha256(path)} after restore, {before} before the swap")
+            action = f"restored artifact {path} from {backup} (checksum verified)"
+        files.remove(backup)
+    except DriverError as exc:
+        journal.emit(ArtifactRestored(**common, ok=False, error=str(exc)))
+        return f"{FAILED} to restore artifact {path} from {backup}: {exc}"
+    journal.emit(ArtifactRestored(**common, checksum=before, ok=True))
     return action
 
 

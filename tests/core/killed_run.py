@@ -1,12 +1,13 @@
 """A run cut short: owns a run directory, injects faults as the runner does, then waits
 to be SIGKILLed (tests/core/test_cleanup.py). Not a test module.
 
-    python tests/core/killed_run.py RUN_DIR [--sqlite DB] [--postgres DSN] [--proxy] [--child]
+    python tests/core/killed_run.py RUN_DIR [--sqlite DB] [--postgres DSN] [--proxy] [--child] [--artifact FILE]
 
 ``--proxy`` uses the Toxiproxy at ``TOXIPROXY_URL`` (as a run does), creates the link
 ``features`` there and adds a latency toxic and a ``down``; ``--sqlite``/``--postgres``
-corrupt rows and rename a column of the ``features`` table there; ``--child`` starts a
-process group of its own, journaled like a service. Prints ``ready`` when all is applied.
+corrupt rows and rename a column of the ``features`` table there; ``--artifact`` swaps
+FILE for corrupt bytes (``model_swap``, its older versions in ``versions/`` beside it);
+``--child`` starts a process group of its own, journaled like a service. Prints ``ready`` when all is applied.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 from harness.activation import FaultActivation
 from harness.backends._proxy import FaultProxy
 from harness.faults.base import FaultContext
+from harness.files import Artifact, LocalFiles
 from harness.journal import JOURNAL_FILE, Journal
 from harness.ledger import TargetLedger
 from harness.model import FaultSpec
@@ -43,6 +45,7 @@ def main() -> None:
     parser.add_argument("--postgres")
     parser.add_argument("--proxy", action="store_true")
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--artifact")
     args = parser.parse_args()
     (args.run_dir / "logs").mkdir(parents=True, exist_ok=True)
     RunLock.acquire(args.run_dir)  # held until the kernel drops it at our death
@@ -53,7 +56,9 @@ def main() -> None:
         command = ["sleep", "300"]
         child = subprocess.Popen(command, start_new_session=True)
         journal.emit(ServiceStarted(service="sleeper", pid=child.pid, command=command))
-    backend = SimpleNamespace(proxies=None, store=lambda name=None: _store(args))
+    backend = SimpleNamespace(proxies=None, store=lambda name=None: _store(args),
+                              artifact=lambda name: Artifact(name=name, service="model-server", files=LocalFiles(),
+                                                             pattern=args.artifact, older="versions/*"))
     faults = []
     if args.proxy:
         proxy = FaultProxy(run_id=args.run_dir.name, run_dir=args.run_dir, journal=journal, seed=0)
@@ -62,6 +67,8 @@ def main() -> None:
         faults += LINK_FAULTS
     if args.sqlite or args.postgres:
         faults += FAULTS
+    if args.artifact:
+        faults.append({"name": "corrupt-model", "model_swap": {"artifact": "model", "replace_with": "corrupt"}})
     ledger = TargetLedger()
     for raw in faults:
         spec = FaultSpec.model_validate(raw)

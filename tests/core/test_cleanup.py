@@ -4,6 +4,7 @@ run recorded. Real processes killed for real, real stores, the real proxy server
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -187,3 +188,36 @@ def test_a_journal_that_does_not_read_is_reported_and_left_alone(tmp_path, monke
                     + ": record 1: a store_snapshotting record lacks store, snapshot, checksum); "
                     "nothing of it was touched"]
     assert (run_dir / "journal.jsonl").read_text() == json.dumps(line) + "\n"
+
+
+def test_cleanup_after_sigkill_mid_model_swap_puts_the_artifact_back(tmp_path):
+    model = tmp_path / "cache" / "m_1" / "model.pkl"
+    (model.parent / "versions").mkdir(parents=True)
+    model.write_bytes(b"the served model " * 100)
+    before = hashlib.sha256(model.read_bytes()).hexdigest()
+    reports = tmp_path / "reports"
+    sigkill(start_killed_run(reports / "run-1", "--artifact", str(model)))
+    assert hashlib.sha256(model.read_bytes()).hexdigest() != before  # still swapped: nobody undid it
+    (backup,) = model.parent.glob("model.pkl.chaos-orig-*")
+    result = run_cleanup(reports)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"run-1: restored artifact {model} from {backup} (checksum verified)"]
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pkl", "versions"]
+    records = list(read_jsonl(reports / "run-1" / "journal.jsonl"))
+    restored = [r for r in records if r["kind"] == "artifact_restored"]
+    assert [(r["phase"], r["ok"], r["checksum"], r["backup"]) for r in restored] == [
+        ("cleanup", True, before, str(backup))]
+    assert run_cleanup(reports).stdout.splitlines() == ["nothing to clean up"]  # done once
+
+
+def test_an_artifact_swap_cut_before_the_swap_only_loses_its_backup(tmp_path):
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"kept")
+    reports = tmp_path / "reports"
+    sigkill(start_killed_run(reports / "run-1", "--artifact", str(model)))
+    (backup,) = tmp_path.glob("model.pkl.chaos-orig-*")
+    model.write_bytes(b"kept")  # as if the kill came between the backup and the swap
+    result = run_cleanup(reports)
+    assert result.stdout.splitlines() == [f"run-1: artifact {model} unchanged; removed backup {backup}"]
+    assert not backup.exists() and model.read_bytes() == b"kept"

@@ -4,6 +4,7 @@ Each test runs a real scenario (real services, real proxy, real Locust) for abou
 and checks the numbers in report.json, then that nothing is left behind.
 """
 
+import hashlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +96,10 @@ def test_designed_to_fail_scenario_exits_1_with_a_failing_junit_case(reports_dir
     assert check.returncode == 1
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _checksum(db):
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT sql FROM sqlite_master WHERE name='features'").fetchone(), \
@@ -101,14 +107,14 @@ def _checksum(db):
 
 
 def test_sigint_mid_fault_heals_everything_and_keeps_the_records(reports_dir, tmp_path):
-    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=3, capture=True)
+    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=4, capture=True)
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=90)
     assert process.returncode == 130, output
     records = journal(run_dir)
     reverted = [r for r in records if r["kind"] == "fault_reverted"]
-    assert sorted(r["fault"] for r in reverted) == ["nan-rows", "paused-features", "slow-features"]
+    assert sorted(r["fault"] for r in reverted) == ["corrupt-model", "nan-rows", "paused-features", "slow-features"]
     assert all(r["ok"] and r["interrupted"] for r in reverted)
     assert records[-1]["kind"] == "run_finished" and records[-1]["status"] == "interrupted"
     assert_nothing_left(run_dir)
@@ -131,7 +137,9 @@ def cleanup(reports_dir):
 
 
 def test_sigkilled_harness_leaves_processes_and_data_that_cleanup_restores(reports_dir, tmp_path):
-    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=3)  # nan-rows included
+    process, run_dir = start_run("interrupt.yaml", reports_dir, faults=4)  # nan-rows and corrupt-model included
+    (swap,) = [r for r in journal(run_dir) if r["kind"] == "artifact_swapping"]
+    model = Path(swap["path"])
     pids = [r["pid"] for r in journal(run_dir)
             if r["kind"] in ("service_started", "proxy_server_started", "load_launched")]
     live = cleanup(reports_dir)
@@ -141,10 +149,13 @@ def test_sigkilled_harness_leaves_processes_and_data_that_cleanup_restores(repor
     process.wait(10)
     assert any(alive(p) for p in pids), "the SIGKILL should have orphaned the run's processes"
     assert list(run_dir.glob("features.db.snapshot-*")), "the SIGKILL should have left the table corrupted"
+    assert _sha256(model) != swap["checksum"], "the SIGKILL should have left the cached model swapped"
     result = cleanup(reports_dir)
     assert result.returncode == 0, result.stderr
     assert "killed leftover process group" in result.stdout
     assert f"restored table features in {run_dir / 'features.db'} from snapshot" in result.stdout
+    assert f"restored artifact {model} from {swap['backup']} (checksum verified)" in result.stdout
+    assert _sha256(model) == swap["checksum"] and not Path(swap["backup"]).exists()
     deadline = time.monotonic() + 10
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
