@@ -156,17 +156,20 @@ class FakeBackend:
 
     def artifact(self, name: str) -> Artifact:
         """The declared artifact ``name`` in memory: one file matching its path (``*`` read as
-        ``0``), one older version beside it; placeholders are left as they are."""
+        ``0``; the ``docker.artifacts`` one when mimicking docker), one older version beside
+        it; placeholders are left as they are."""
         try:
             spec = self.pipeline.artifact_named(name)
         except LookupError as exc:
             raise DriverError(str(exc)) from None
+        docker = self.pipeline.docker.artifacts.get(name) if self.pipeline.docker else None
+        pattern = docker.path if docker is not None and self.mimics == "docker" else spec.path
         if name not in self.artifacts:
-            path = spec.path.replace("*", "0").replace("?", "0")
+            path = pattern.replace("*", "0").replace("?", "0")
             older = posixpath.join(posixpath.dirname(path), spec.older.replace("*", "older").replace("?", "0"))
             self.artifacts[name] = MemoryFiles({path: b"served version", older: b"older version"},
                                                calls=self.calls, clock=self.clock)
-        return Artifact(name=name, service=spec.service, files=self.artifacts[name], pattern=spec.path,
+        return Artifact(name=name, service=spec.service, files=self.artifacts[name], pattern=pattern,
                         older=spec.older)
 
     def golden_file(self) -> Path:

@@ -66,3 +66,35 @@ def test_a_data_fault_names_a_declared_store_and_its_fields(tmp_path):
             load_scenario(scenario(tmp_path, fault % params))
         [problem] = info.value.problems
         assert problem.path == where and why in problem.message, problem
+
+
+def test_artifacts_are_declared_once_and_checked_where_they_are_named(tmp_path):
+    reference = load_pipeline(ROOT / "fixtures" / "pipeline")
+    assert reference.artifact_named("model").service == "model-server"
+    assert reference.docker.artifacts["model"].path.startswith("/model/")
+    with pytest.raises(LookupError, match="has no artifact 'weights'; it has: model"):
+        reference.artifact_named("weights")
+    (tmp_path / "pipeline.yaml").write_text(
+        "version: 2\nname: p\nservices: {s: {command: [x]}}\nlinks: {ingress: {from: load, to: s}}\n"
+        "artifacts:\n  model: {service: nope, path: /m.pkl}\n"
+        "docker:\n  compose: c.yml\n  artifacts:\n    weights: {path: /w.pkl}\n")
+    with pytest.raises(InvalidScenario) as info:
+        load_pipeline(tmp_path)
+    assert [(p.line, p.path) for p in info.value.problems] == [(6, "artifacts.model.service"),
+                                                              (10, "docker.artifacts.weights")]
+    assert "names unknown service 'nope'; services: s" in info.value.problems[0].message
+    assert "names unknown artifact 'weights'; artifacts: model" in info.value.problems[1].message
+
+
+def test_a_model_swap_on_docker_needs_the_artifacts_place_in_its_container(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(
+        "version: 2\nname: p\nservices: {s: {command: [x]}}\nlinks: {ingress: {from: load, to: s}}\n"
+        "artifacts: {model: {service: s, path: /m.pkl}}\ndocker: {compose: c.yml}\n")
+    (tmp_path / "s.yaml").write_text(f"name: s\npipeline: {tmp_path}\nbackend: docker\nfaults:\n"
+                                     "  - {name: f, at: 1s, for: 1s, model_swap: {artifact: model}}\n")
+    with pytest.raises(InvalidScenario) as info:
+        load_scenario(tmp_path / "s.yaml")
+    [problem] = info.value.problems
+    assert (problem.line, problem.path) == (5, "faults[0].model_swap.artifact")
+    assert "does not say where artifact 'model' is in its containers (docker.artifacts" in problem.message
+    load_scenario(tmp_path / "s.yaml", backend="process")
