@@ -54,11 +54,9 @@ class ContainerFiles:
                 member = tar.next()
                 handle = tar.extractfile(member) if member is not None and member.isfile() else None
                 if handle is None:
-                    raise DriverError(f"{path} is not a regular file")
+                    raise DriverError("not a regular file")
                 return handle.read()
-        except DriverError as exc:
-            raise DriverError(f"{self.where}: cannot read {path}: {exc}") from None
-        except Exception as exc:  # the SDK's NotFound / APIError, a broken stream
+        except Exception as exc:  # the SDK's NotFound / APIError, a broken stream, not a file
             raise DriverError(f"{self.where}: cannot read {path}: {exc}") from None
 
     def replace(self, path: str, data: bytes) -> None:
@@ -76,7 +74,11 @@ class ContainerFiles:
             raise DriverError(f"{self.where}: cannot write {path}: {exc}") from None
         if not ok:
             raise DriverError(f"{self.where}: the engine refused to write {path}")
-        self._exec("mv", "-f", os.path.join(directory, tmp), path)
+        try:
+            self._exec("mv", "-f", os.path.join(directory, tmp), path)
+        except DriverError:
+            self._exec("rm", "-f", "--", os.path.join(directory, tmp))
+            raise
 
     def sha256(self, path: str) -> str:
         """The file's SHA-256, of the bytes read out (no tool needed in the container)."""
