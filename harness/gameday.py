@@ -174,6 +174,10 @@ class ExternalBackend:
             raise HarnessError(f"--verify-only reaches only the {self.link} link")
         return self.url
 
+    def service_urls(self) -> dict[str, str]:
+        """Empty: only the ingress URL is known."""
+        return {}
+
     def down(self) -> None:
         """Nothing to stop: the pipeline is not ours."""
         from harness.timeline.records import PipelineDown

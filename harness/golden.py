@@ -143,16 +143,6 @@ class GoldenProbe:
                             expected={v: _number(case["expect"].get(v)) for v in self.values})
 
 
-def with_env(pipeline, env: Mapping[str, Mapping[str, str]]):
-    """``pipeline`` with each service's environment overridden by ``env[service]``
-    (a scenario's ``env``: the same pipeline in another setting, not a copy of it)."""
-    if not env:
-        return pipeline
-    services = {name: spec.model_copy(update={"env": {**spec.env, **env.get(name, {})}})
-                for name, spec in pipeline.services.items()}
-    return pipeline.model_copy(update={"services": services})
-
-
 def start_golden(scenario, pipeline, backend, ingress: str, run_dir: Path, journal, stack) -> None:
     """Start the golden probe when the scenario asks for it; its stop goes on ``stack``.
 

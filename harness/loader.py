@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.compose_env import compose_services
 from harness.errors import InvalidScenario, Problem
 from harness.faults.base import DataFault
 from harness.faults.registry import fault_kinds, get_fault
@@ -97,6 +98,7 @@ class _Loader:
             if scenario is not None and scenario.runbook is not None:
                 self._check_runbook(scenario, pipeline)
             if scenario is not None:
+                self._check_env(scenario, pipeline, backend)
                 self._check_correctness(scenario, pipeline)
         if scenario is not None:
             self._cross_check(scenario)
@@ -220,13 +222,30 @@ class _Loader:
                 self.problem(loc + (field,), f"{what} already has a column "
                              f"{new!r}; give a new name")
 
-    def _check_correctness(self, scenario: Scenario, pipeline: Pipeline) -> None:
-        """``env`` names services; golden SLOs need ``golden`` (and the pipeline's golden
-        set), drift ones a declared answer value."""
+    def _check_env(self, scenario: Scenario, pipeline: Pipeline, backend: Any) -> None:
+        """``env`` names services the backend runs: the pipeline's (process), its compose
+        project's (docker), either (``auto``)."""
+        if not scenario.env:
+            return
+        where = {}
+        if backend in ("process", "auto") or backend not in _BACKENDS:
+            where["process"] = (f"pipeline {pipeline.name!r}", list(pipeline.services))
+        if backend in ("docker", "auto") and pipeline.docker is not None:
+            files = [pipeline.path(f) for f in pipeline.docker.compose]
+            try:
+                where["docker"] = (f"the compose project of pipeline {pipeline.name!r} "
+                                   f"({', '.join(f.name for f in files)})", compose_services(files))
+            except (OSError, ValueError) as exc:  # a YAML error is a ValueError
+                self.problem(("env",), f"cannot read the compose file(s) of pipeline {pipeline.name!r}: {exc}")
+                return
         for service in scenario.env:
-            if service not in pipeline.services:
-                self.problem(("env", service), f"pipeline {pipeline.name!r} has no service {service!r}; "
-                             f"it has: {', '.join(pipeline.services)}")
+            if where and not any(service in names for _, names in where.values()):
+                owner, names = where.get(backend, next(iter(where.values())))
+                self.problem(("env", service), f"{owner} has no service {service!r}; it has: {', '.join(names)}")
+
+    def _check_correctness(self, scenario: Scenario, pipeline: Pipeline) -> None:
+        """Golden SLOs need ``golden`` (and the pipeline's golden set), drift ones a
+        declared answer value."""
         named = {key for slo in scenario.slo_sets() for key, _ in slo.items()}
         golden_keys = sorted(named & {"golden_accuracy", "silent_wrong_rate", "prediction_drift_psi",
                                       "prediction_drift_ks"})

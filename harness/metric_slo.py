@@ -8,6 +8,10 @@ Functions, over the samples scraped during the load:
 
 * ``rate``: (last − first) / seconds between them, per service and label set, summed (per second);
 * ``increase``: last − first, likewise summed;
+
+  for both, a label set that first appears after its service's first scrape counts
+  from 0 at that scrape (``prometheus_client`` shows a label set only once it is
+  first incremented: its first increments happened inside the load);
 * ``max`` / ``min`` / ``last``: of the sum across label sets and services at each scrape.
 
 OP is ``<``, ``<=``, ``>``, ``>=`` or ``==``. No samples: ``unknown``.
@@ -52,6 +56,20 @@ def _series(scrapes: list[dict], metric: str, start: float, end: float) -> dict[
     return out
 
 
+def _from_zero(series: dict[str, list[tuple[float, float]]], scrapes: list[dict], start: float,
+               end: float) -> dict[str, list[tuple[float, float]]]:
+    """``series`` with ``(first scrape of the service, 0)`` before each that appeared later."""
+    first: dict[str, float] = {}
+    for scrape in scrapes:
+        if start <= scrape["ts"] <= end:
+            first.setdefault(scrape["service"], scrape["ts"])
+    out = {}
+    for key, points in series.items():
+        began = first[key.split("|", 1)[0]]
+        out[key] = [(began, 0.0), *points] if points[0][0] > began else points
+    return out
+
+
 def evaluate_metric_slo(text: str, scrapes: list[dict] | None, start: float, end: float) -> Verdict:
     """The verdict of one expression over the scrapes in ``[start, end]`` (epoch seconds)."""
     name = f"metrics[{text.strip()}]"
@@ -61,7 +79,7 @@ def evaluate_metric_slo(text: str, scrapes: list[dict] | None, start: float, end
         return Verdict(name, Status.UNKNOWN, None, f"{op} {bound:g}", f"no samples of {metric} were scraped")
     if function in ("rate", "increase"):
         value = 0.0
-        for points in series.values():
+        for points in _from_zero(series, scrapes or [], start, end).values():
             (t0, v0), (t1, v1) = points[0], points[-1]
             value += (v1 - v0) / (t1 - t0) if function == "rate" and t1 > t0 else 0.0 if function == "rate" else v1 - v0
     else:

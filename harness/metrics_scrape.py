@@ -2,8 +2,9 @@
 
 A scenario with ``expect.metrics`` gets a :class:`MetricsScraper`: one runner thread
 that, every :data:`INTERVAL_S`, GETs ``/metrics`` of each service the backend can
-reach (the process backend's loopback ports), parses the Prometheus text with
-``prometheus_client``'s parser, and writes one line per scrape to ``metrics.jsonl``::
+reach (``backend.service_urls()``: the process backend's loopback ports; on docker each
+service ``docker.services`` gives a port, published or on the project's network),
+parses the Prometheus text with ``prometheus_client``'s parser, and writes one line per scrape to ``metrics.jsonl``::
 
     {"ts": 1796028106.2, "service": "model-server",
      "samples": {"model_fallback_total{reason=\\"timeout\\"}": 3.0, ...}}
@@ -95,11 +96,10 @@ class MetricsScraper:
 
 
 def start_scraper(scenario, backend, run_dir: Path, stack) -> None:
-    """Scrape when the scenario judges metric expressions and the backend can reach its services."""
+    """Scrape the services the backend reaches (``service_urls()``) when the scenario
+    judges metric expressions."""
     if not scenario.expect.metrics:
         return
-    ports = getattr(backend, "ports", None) or {}
-    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    scraper = MetricsScraper(urls, run_dir, max_s=scenario.load.duration + 20.0)
+    scraper = MetricsScraper(backend.service_urls(), run_dir, max_s=scenario.load.duration + 20.0)
     stack.callback(scraper.stop)
     scraper.start()

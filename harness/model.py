@@ -347,7 +347,8 @@ class Scenario(Frozen):
     ``silent_wrong_rate`` and the ``prediction_drift_*`` SLOs."""
     env: dict[str, dict[str, str]] = {}
     """Environment overrides per service (``{model-server: {FEATURE_VALIDATION: "off"}}``),
-    on top of the pipeline's; process backend."""
+    on top of the pipeline's: the process backend merges them into each service's
+    environment, the docker backend into its compose services' (``harness.compose_env``)."""
     explore: ExploreMenu | None = None
     """A menu of faults for ``chaos-harness explore`` (``harness.explore.menu``); ``run``
     ignores it and plays ``faults``."""

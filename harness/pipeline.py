@@ -21,7 +21,8 @@ backends, faults, the load and the reports all speak of the names declared here.
   each becomes a ``<flag>_rate`` metric) and ``values`` (numeric answer fields).
 * ``golden``: where the pipeline's golden requests are (carried for the analysis).
 * ``docker``: the compose file, the images to build, the proxy service, the links'
-  listen/upstream addresses and where the stores are published.
+  listen/upstream addresses, where the stores are published and the container port
+  of each service the harness reaches directly (``services``: its ``/metrics``).
 
 Version 1 files (no ``version``, one ``feature_store`` table) still load: the table
 becomes the store ``features``.
@@ -235,6 +236,13 @@ class DockerArtifact(_Frozen):
     path: str = Field(pattern=r"^/")
 
 
+class DockerService(_Frozen):
+    """A service in the compose project: the container ``port`` it serves HTTP on
+    (its ``/metrics`` is scraped there, on loopback when compose publishes it)."""
+
+    port: int = Field(ge=1, le=65535)
+
+
 class DockerSpec(_Frozen):
     """The pipeline in containers: compose file and images relative to the pipeline dir."""
 
@@ -249,6 +257,8 @@ class DockerSpec(_Frozen):
     stores: dict[str, DockerStore] = {}
     golden: DockerGolden | None = None
     artifacts: dict[str, DockerArtifact] = {}
+    services: dict[str, DockerService] = {}
+    """Service -> the container port the harness reaches it on (``backend.service_urls``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -304,6 +314,9 @@ class Pipeline(_Frozen):
             for name in self.docker.stores:
                 if name not in self.stores:
                     raise ValueError(f"docker.stores names unknown store {name!r}")
+            for name in self.docker.services:
+                if name not in self.services:
+                    raise ValueError(f"docker.services names unknown service {name!r}")
         return self
 
     def store_named(self, name: str | None) -> tuple[str, StoreSpec]:

@@ -48,7 +48,7 @@ from harness.errors import DriverError, HarnessError, JournalWriteError
 from harness.interrupts import RunGuard
 from harness.journal import JOURNAL_FILE, Journal
 from harness.load import LoadDriver
-from harness.golden import start_golden, with_env
+from harness.golden import start_golden
 from harness.loader import resolve_pipeline_dir
 from harness.metrics_scrape import start_scraper
 from harness.model import Scenario
@@ -216,12 +216,13 @@ def _abort_when_the_proxy_dies(guard: RunGuard):
 
 def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Path,
          journal: Journal, guard: RunGuard, parts: Parts) -> None:
-    pipeline = with_env(load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file)), scenario.env)
+    pipeline = load_pipeline(resolve_pipeline_dir(scenario.pipeline, scenario_file))
     clock = parts.clock
     with contextlib.ExitStack() as stack:
         try:
             make_backend = parts.backend or get_backend(backend_name)
-            backend = make_backend(pipeline=pipeline, run_dir=run_dir, journal=journal, seed=scenario.seed)
+            backend = make_backend(pipeline=pipeline, run_dir=run_dir, journal=journal, seed=scenario.seed,
+                                   env=scenario.env)
             stack.callback(backend.down)
             backend.up()
             ingress = backend.link_url(pipeline.load.link)

@@ -7,6 +7,7 @@ Faults reach the system only through the backend's small surface:
 * ``resolve`` ahead of a fault, then ``kill / pause / resume`` on a named service
   (process and container faults): each one system call or API call, returning when
   it took effect,
+* ``service_urls()`` — where the harness reaches each service directly (its ``/metrics``),
 * ``store(name)`` — a declared store as a :class:`~harness.stores.base.FeatureStore`
   (data faults),
 * ``artifact(name)`` — a declared artifact as a :class:`~harness.files.Artifact`: the
@@ -23,7 +24,7 @@ Lifecycle, always in this order (the runner owns it)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from harness.drivers.base import ProxyDriver
@@ -41,7 +42,9 @@ class Backend(Protocol):
     proxies: "ProxyDriver"
 
     def __init__(self, *, pipeline: "Pipeline", run_dir: Path, journal: "Journal",
-                 seed: int = 0) -> None: ...
+                 seed: int = 0, env: "Mapping[str, Mapping[str, str]] | None" = None) -> None:
+        """``env``: the scenario's environment overrides by service (DriverError naming
+        the services when it names one this backend does not run)."""
 
     def up(self) -> None:
         """Start the proxy, create one proxy per link, start services, wait for health."""
@@ -51,6 +54,11 @@ class Backend(Protocol):
 
     def link_url(self, link: str) -> str:
         """``http://host:port`` through which callers reach the link's target."""
+
+    def service_urls(self) -> dict[str, str]:
+        """Service -> ``http://host:port`` where the harness reaches it directly (no
+        proxy), on loopback or in the backend's own containers; a service it cannot
+        reach is left out."""
 
     def resolve(self, service: str) -> None:
         """Look the service up ahead of a fault on it (DriverError naming the services if unknown)."""
@@ -76,3 +84,16 @@ class Backend(Protocol):
     def golden_file(self) -> "Path":
         """A local copy (or the path) of the golden set the pipeline's setup wrote
         (``golden``); DriverError when it declares none or it is not there."""
+
+
+def env_overrides(env: "Mapping[str, Mapping[str, str]] | None", services: "Iterable[str]",
+                  owner: str) -> dict[str, dict[str, str]]:
+    """A copy of a scenario's ``env``; DriverError when it names a service not among
+    ``services`` (``owner`` says whose: ``pipeline 'x'``, ``the compose project of ...``)."""
+    from harness.errors import DriverError
+
+    env, services = {s: dict(v) for s, v in (env or {}).items()}, list(services)
+    unknown = [service for service in env if service not in services]
+    if unknown:
+        raise DriverError(f"{owner} has no service {unknown[0]!r} to set env on; it has: {', '.join(services)}")
+    return env

@@ -8,7 +8,9 @@ port, each link's proxy listen/upstream address, and where each store is publish
 
 1. check the local images exist (``chaos-harness images build``),
 2. subscribe to the engine's events for this run (die / start / health),
-3. ``compose -p chaos-<run id> up -d`` (postgres, setup job, services, proxy server),
+3. ``compose -p chaos-<run id> up -d`` (postgres, setup job, services, proxy server);
+   a scenario's ``env`` goes in as one more file, the override ``harness.compose_env``
+   writes into the run directory (journaled ``env_overridden``),
 4. meanwhile, as soon as the proxy server answers: one proxy per ``docker.links``
    entry through the Toxiproxy HTTP API (``harness.drivers.toxiproxy``),
 5. wait until every service's health check passes; journal ``pipeline_up``.
@@ -21,6 +23,9 @@ again on every start event), so a kill is one ``os.kill`` and a pause one API ca
 ``service_restarted`` (``started_at``) and ``service_healthy`` (``healthy_at``); a
 death nobody planned is ``service_died`` (``cause: unplanned``), and the proxy
 container's is ``proxy_server_died`` too, which ends the run.
+``service_urls`` gives the harness a way in to each service ``docker.services`` declares
+a port for: the loopback port compose publishes it on, else the container's address on
+the project's network (Linux routes the host to it).
 ``down`` saves each container's log to ``<run>/logs/`` and force-removes every
 container, network and volume labelled with the run id or the project (idempotent).
 
@@ -41,16 +46,18 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from harness.backends._docker_events import SERVICE_LABEL, EventWatcher
 from harness.backends._docker_targets import ResolvedService, signal_container
+from harness.backends.base import env_overrides
+from harness.compose_env import compose_services, write_override
 from harness.dockerutil import compose_command, docker_client, owner_env, project_name, remove_labelled, run_label
 from harness.errors import DriverError, ProbeTimeout
 from harness.files import Artifact
 from harness.journal import Journal
 from harness.pipeline import Pipeline
-from harness.timeline.records import (PipelineDown, PipelineStarting, PipelineUp, ProxyCreated,
+from harness.timeline.records import (EnvOverridden, PipelineDown, PipelineStarting, PipelineUp, ProxyCreated,
                                       ProxyServerFound, ServicePartitioned, ServicePaused,
                                       ServiceReconnected, ServiceRestarting, ServiceResumed,
                                       ServiceStarted, ServiceStopped)
@@ -66,6 +73,7 @@ class DockerBackend:
     name: ClassVar[str] = "docker"
 
     def __init__(self, *, pipeline: Pipeline, run_dir: Path, journal: Journal, seed: int = 0,
+                 env: Mapping[str, Mapping[str, str]] | None = None,
                  compose_file: Path | None = None, up_timeout: float = 120.0):
         self.pipeline, self.run_dir, self.journal, self.seed = pipeline, Path(run_dir), journal, seed
         self.run_id = self.run_dir.name
@@ -80,6 +88,9 @@ class DockerBackend:
         for path in self.compose_files:
             if not path.is_file():
                 raise DriverError(f"pipeline {pipeline.name!r}: compose file {path} does not exist")
+        self.env = env_overrides(env, compose_services(self.compose_files) if env else (),
+                                 f"the compose project of pipeline {pipeline.name!r}")
+        """The scenario's environment overrides, by compose service."""
         self.up_timeout = up_timeout
         self.link_specs = self.docker.links
         missing = [name for name, link in pipeline.links.items() if link.on(self.name) and name not in self.link_specs]
@@ -119,6 +130,10 @@ class DockerBackend:
         if ours:
             raise DriverError(f"missing image(s) {', '.join(ours)}. Hint: chaos-harness images build "
                               f"{self.pipeline.dir}")
+        if self.env:
+            override = write_override(self.compose_files, self.env, self.run_dir)
+            self.compose_files = [*self.compose_files, override]
+            self.journal.emit(EnvOverridden(backend=self.name, services=self.env, file=str(override)))
         env = {**os.environ, **variables, "CHAOS_RUN_ID": self.run_id,
                "CHAOS_SEED": str(self.seed), **owner_env()}
         command = self._compose("up", "-d", "--no-build", "--no-color")
@@ -299,6 +314,25 @@ class DockerBackend:
             raise DriverError(f"no link {link!r}; links: {', '.join(self.links) or 'none (is it up?)'}")
         return f"http://{self.links[link]}"
 
+    def service_urls(self) -> dict[str, str]:
+        """``http://host:port`` of each service ``docker.services`` declares a port for and
+        that has a container: on loopback where compose publishes that port, else at the
+        container's address on the project's network."""
+        urls = {}
+        containers = self._containers()
+        for service, spec in self.docker.services.items():
+            container = containers.get(service)
+            address = container and (_published(container, spec.port) or self._on_network(container, spec.port))
+            if address:
+                urls[service] = f"http://{address}"
+        return urls
+
+    def _on_network(self, container, port: int) -> str | None:
+        """``IP:port`` of the container on the project's default network (else on any of its own)."""
+        networks = container.attrs["NetworkSettings"].get("Networks") or {}
+        ordered = sorted(networks.items(), key=lambda item: item[0] != f"{self.project}_default")
+        return next((f"{n['IPAddress']}:{port}" for _, n in ordered if n.get("IPAddress")), None)
+
     def store(self, name: str | None = None):
         """The declared store ``name`` (None: the only one), reached directly on the port
         its service publishes on loopback (``docker.stores``)."""
@@ -441,6 +475,14 @@ class DockerBackend:
         for name in networks:
             self.client.networks.get(name).connect(container, aliases=[service])
         self.journal.emit(ServiceReconnected(service=service, container=container.name, networks=networks))
+
+
+def _published(container, port: int) -> str | None:
+    """``127.0.0.1:HOSTPORT`` when ``port`` is published on loopback (or on every address), else None."""
+    for binding in (container.attrs["NetworkSettings"].get("Ports") or {}).get(f"{port}/tcp") or []:
+        if binding.get("HostIp") in ("", "0.0.0.0", "127.0.0.1", "::") and binding.get("HostPort"):
+            return f"127.0.0.1:{binding['HostPort']}"
+    return None
 
 
 BACKEND = DockerBackend

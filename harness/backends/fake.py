@@ -18,8 +18,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
+from harness.backends.base import env_overrides
 from harness.clock import Clock, FakeClock
 from harness.drivers.fake import FakeProxyDriver
 from harness.errors import DriverError
@@ -27,7 +28,7 @@ from harness.files import Artifact, MemoryFiles
 from harness.journal import Journal
 from harness.pipeline import Pipeline
 from harness.stores.memory import MemoryFeatureStore
-from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePartitioned,
+from harness.timeline.records import (EnvOverridden, PipelineDown, PipelineUp, ServiceKilled, ServicePartitioned,
                                       ServicePaused, ServiceReconnected, ServiceRestarting, ServiceResumed,
                                       ServiceStarted, ServiceStopped)
 
@@ -54,8 +55,10 @@ class FakeBackend:
 
     def __init__(self, *, pipeline: Pipeline, run_dir: Path | None, journal: Journal, seed: int = 0,
                  clock: Clock | None = None, mimics: str = "process", step_s: float = 0.0,
-                 fail: dict[str, BaseException] | None = None):
+                 fail: dict[str, BaseException] | None = None, env: Mapping[str, Mapping[str, str]] | None = None):
         self.pipeline, self.journal, self.seed = pipeline, journal, seed
+        self.env = env_overrides(env, pipeline.services, f"pipeline {pipeline.name!r}")
+        """The scenario's environment overrides (journaled at ``up``, applied to nothing)."""
         self.clock = clock if clock is not None else FakeClock()
         self.mimics, self.step_s, self.fail = mimics, step_s, dict(fail or {})
         self.calls: list = []
@@ -83,6 +86,8 @@ class FakeBackend:
     def up(self) -> None:
         """Create a fake proxy for every link this backend would have; journal ``pipeline_up``."""
         self._call("up")
+        if self.env:
+            self.journal.emit(EnvOverridden(backend=self.name, services=self.env))
         for link, spec in self.pipeline.links.items():
             if spec.on(self.mimics):
                 self.links[link] = self.proxies.create(link, listen="127.0.0.1:0", upstream=f"{spec.to}:0")
@@ -101,6 +106,10 @@ class FakeBackend:
         if link not in self.links:
             raise DriverError(f"no link {link!r}; links: {', '.join(self.links) or 'none (is it up?)'}")
         return f"http://{self.links[link]}"
+
+    def service_urls(self) -> dict[str, str]:
+        """Empty: nothing runs here to be reached."""
+        return {}
 
     def resolve(self, service: str) -> None:
         """DriverError for a service the pipeline does not declare (as the process backend says it)."""

@@ -4,6 +4,8 @@
 dependency order, each health-checked. ``kill`` is a real signal to the service's
 process group; the supervisor restarts it after ``restart_delay`` like a restart
 policy would. ``pause``/``resume`` are SIGSTOP/SIGCONT. Logs go to ``<run>/logs/``.
+A scenario's ``env`` is merged over each named service's declared ``env`` (journaled
+``env_overridden``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 from harness.backends._proxy import FaultProxy
+from harness.backends.base import env_overrides
 from harness.errors import DriverError
 from harness.files import Artifact, LocalFiles
 from harness.journal import Journal
@@ -25,7 +28,7 @@ from harness.pipeline import Pipeline
 from harness.probes import HttpProbe, TcpProbe, free_port
 from harness.stores.base import FeatureStore
 from harness.supervisor import SupervisedProcess
-from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
+from harness.timeline.records import (EnvOverridden, PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
                                       ServiceResumed, SetupStarted)
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
@@ -37,8 +40,11 @@ class ProcessBackend:
 
     name: ClassVar[str] = "process"
 
-    def __init__(self, *, pipeline: Pipeline, run_dir: Path, journal: Journal, seed: int = 0):
+    def __init__(self, *, pipeline: Pipeline, run_dir: Path, journal: Journal, seed: int = 0,
+                 env: Mapping[str, Mapping[str, str]] | None = None):
         self.pipeline, self.run_dir, self.journal, self.seed = pipeline, Path(run_dir), journal, seed
+        self.env = env_overrides(env, pipeline.services, f"pipeline {pipeline.name!r}")
+        """The scenario's environment overrides, by service."""
         self.ports = {name: free_port() for name in pipeline.services}
         self.links: dict[str, str] = {}
         self.services: dict[str, SupervisedProcess] = {}
@@ -54,6 +60,8 @@ class ProcessBackend:
                 continue
             upstream = spec.upstream or f"127.0.0.1:{self.ports[spec.to]}"
             self.links[link] = self._proxy.create(link, listen="127.0.0.1:0", upstream=upstream)
+        if self.env:
+            self.journal.emit(EnvOverridden(backend=self.name, services=self.env))
         for command in self.pipeline.setup:
             self._run_setup([self._fill(part) for part in command])
         for name in self.pipeline.start_order():
@@ -97,7 +105,7 @@ class ProcessBackend:
     def _start_service(self, name: str) -> None:
         spec = self.pipeline.services[name]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAOS_SEED": str(self.seed),
-               **{k: self._fill(v, name) for k, v in spec.env.items()}}
+               **{k: self._fill(v, name) for k, v in {**spec.env, **self.env.get(name, {})}.items()}}
         probe = self._health_probe(name)
         service = SupervisedProcess(
             name=name, command=[self._fill(part, name) for part in spec.command], env=env,
@@ -111,6 +119,10 @@ class ProcessBackend:
     def link_url(self, link: str) -> str:
         """``http://127.0.0.1:PORT`` of the link's proxy."""
         return f"http://{self.links[link]}"
+
+    def service_urls(self) -> dict[str, str]:
+        """``http://127.0.0.1:PORT`` of every service (its own loopback port, no proxy)."""
+        return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
 
     def _service(self, name: str) -> SupervisedProcess:
         if name not in self.services:

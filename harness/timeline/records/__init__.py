@@ -14,7 +14,8 @@ Times: ``ts`` fields are wall-clock epoch seconds, ``*_s`` fields are durations.
 from harness.timeline.records.base import (Phase, Record, TimelineError, UnknownRecord, kind, parse_record,
                                            record_types)
 from harness.timeline.records.run import RunStarted, RunFinished, BaselineChosen, PhaseStarted, SignalReceived
-from harness.timeline.records.pipeline import PipelineStarting, PipelineUp, PipelineDown, SetupStarted
+from harness.timeline.records.pipeline import (PipelineStarting, EnvOverridden, PipelineUp, PipelineDown,
+                                              SetupStarted)
 from harness.timeline.records.proxy import (ProxyServerStarted, ProxyServerFound, ProxyServerStopped,
                                             ProxyServerDied, ProxyCreated, ProxiesDeleted)
 from harness.timeline.records.services import (ServiceRecord, ServiceStarted, ServiceHealthy, ServiceKilled,
@@ -29,7 +30,7 @@ from harness.timeline.records.stores import StoreSnapshotting, StoreReplayed, St
 from harness.timeline.records.people import ConditionHeld, RunbookStepTriggered, RunbookStepDone, OperatorNote
 
 __all__ = ['ArtifactRestored', 'ArtifactSwapped', 'ArtifactSwapping', 'BaselineChosen', 'CleanedUp',
-           'ConditionHeld', 'FaultInjected', 'FaultInjecting', 'FaultRecord', 'FaultReleased',
+           'ConditionHeld', 'EnvOverridden', 'FaultInjected', 'FaultInjecting', 'FaultRecord', 'FaultReleased',
            'FaultReverted', 'FaultStacked', 'GoldenStarted', 'GoldenStopped', 'LoadLaunched', 'LoadStarted',
            'LoadStopped', 'OperatorNote', 'Phase', 'PhaseStarted', 'PipelineDown', 'PipelineStarting',
            'PipelineUp', 'ProxiesDeleted', 'ProxyCreated', 'ProxyServerDied', 'ProxyServerFound',

@@ -18,6 +18,16 @@ class PipelineStarting(Record):
     compose_file: str | None = None
 
 
+@kind("env_overridden")
+class EnvOverridden(Record):
+    """The scenario's ``env`` applied to the services (docker: the compose override ``file``)."""
+
+    backend: str
+    services: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Service -> the variables set (the scenario's values)."""
+    file: str | None = None
+
+
 @kind("pipeline_up")
 class PipelineUp(Record):
     """Every service healthy and every link proxied."""
