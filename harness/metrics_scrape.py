@@ -10,6 +10,7 @@ parses the Prometheus text with ``prometheus_client``'s parser, and writes one l
      "samples": {"model_fallback_total{reason=\\"timeout\\"}": 3.0, ...}}
 
 A service that does not answer (killed, paused) is simply missing from that second.
+Journal: ``metrics_started`` (the URLs) and ``metrics_stopped`` (scrapes per service).
 Expressions over the series (``harness.metric_slo``) judge the run.
 """
 
@@ -21,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Mapping
+
+from harness.timeline.records import MetricsStarted, MetricsStopped
 
 METRICS_FILE = "metrics.jsonl"
 INTERVAL_S = 1.0
@@ -56,24 +59,27 @@ def parse_samples(text: str) -> dict[str, float]:
 class MetricsScraper:
     """Scrapes ``urls`` (service -> base URL) every ``INTERVAL_S`` into ``run_dir/metrics.jsonl``."""
 
-    def __init__(self, urls: Mapping[str, str], run_dir: Path, max_s: float = 3600.0):
-        self.urls, self.file, self.max_s = dict(urls), Path(run_dir) / METRICS_FILE, max_s
-        self.scrapes = 0
+    def __init__(self, urls: Mapping[str, str], run_dir: Path, journal, max_s: float = 3600.0):
+        self.urls, self.file, self.journal, self.max_s = dict(urls), Path(run_dir) / METRICS_FILE, journal, max_s
+        self.scrapes = dict.fromkeys(self.urls, 0)
+        """Service -> scrapes written."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> "MetricsScraper":
-        """Begin scraping in a daemon thread."""
+        """Journal ``metrics_started`` and begin scraping in a daemon thread."""
+        self.journal.emit(MetricsStarted(urls=self.urls, interval_s=INTERVAL_S, file=str(self.file)))
         self._thread = threading.Thread(target=self._loop, name="metrics-scraper", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop after the scrape in progress (bounded by its timeouts)."""
+        """Stop after the scrape in progress (bounded by its timeouts); journal ``metrics_stopped``."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(TIMEOUT_S * max(1, len(self.urls)) + INTERVAL_S)
             self._thread = None
+            self.journal.emit(MetricsStopped(scrapes=dict(self.scrapes)))
 
     def _loop(self) -> None:
         import requests
@@ -90,16 +96,16 @@ class MetricsScraper:
                         samples = None
                     if samples is not None:
                         out.write(json.dumps({"ts": time.time(), "service": service, "samples": samples}) + "\n")
-                        self.scrapes += 1
+                        self.scrapes[service] += 1
                 k += 1
                 self._stop.wait(max(0.0, started + k * INTERVAL_S - time.monotonic()))
 
 
-def start_scraper(scenario, backend, run_dir: Path, stack) -> None:
+def start_scraper(scenario, backend, run_dir: Path, journal, stack) -> None:
     """Scrape the services the backend reaches (``service_urls()``) when the scenario
     judges metric expressions."""
     if not scenario.expect.metrics:
         return
-    scraper = MetricsScraper(backend.service_urls(), run_dir, max_s=scenario.load.duration + 20.0)
+    scraper = MetricsScraper(backend.service_urls(), run_dir, journal, max_s=scenario.load.duration + 20.0)
     stack.callback(scraper.stop)
     scraper.start()

@@ -235,7 +235,7 @@ def _run(scenario: Scenario, scenario_file: Path, backend_name: str, run_dir: Pa
             stack.callback(load.stop)
             started = load.start()
             start_golden(scenario, pipeline, backend, ingress, run_dir, journal, stack)
-            start_scraper(scenario, backend, run_dir, stack)
+            start_scraper(scenario, backend, run_dir, journal, stack)
 
             def wait(deadline: float) -> None:
                 _wait_until(deadline, load, journal, guard, clock)

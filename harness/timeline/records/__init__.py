@@ -22,7 +22,8 @@ from harness.timeline.records.services import (ServiceRecord, ServiceStarted, Se
                                                ServiceExited, ServiceDied, ServiceRestarting,
                                                ServiceRestarted, ServicePaused, ServiceResumed,
                                                ServiceStopped, ServicePartitioned, ServiceReconnected)
-from harness.timeline.records.load import LoadLaunched, LoadStarted, LoadStopped, GoldenStarted, GoldenStopped
+from harness.timeline.records.load import (LoadLaunched, LoadStarted, LoadStopped, GoldenStarted, GoldenStopped,
+                                           MetricsStarted, MetricsStopped)
 from harness.timeline.records.faults import (FaultRecord, FaultInjecting, FaultInjected, FaultReverted,
                                              FaultStacked, FaultReleased, RowsCorrupted, SchemaChanged,
                                              ArtifactSwapping, ArtifactSwapped, ArtifactRestored)
@@ -32,7 +33,7 @@ from harness.timeline.records.people import ConditionHeld, RunbookStepTriggered,
 __all__ = ['ArtifactRestored', 'ArtifactSwapped', 'ArtifactSwapping', 'BaselineChosen', 'CleanedUp',
            'ConditionHeld', 'EnvOverridden', 'FaultInjected', 'FaultInjecting', 'FaultRecord', 'FaultReleased',
            'FaultReverted', 'FaultStacked', 'GoldenStarted', 'GoldenStopped', 'LoadLaunched', 'LoadStarted',
-           'LoadStopped', 'OperatorNote', 'Phase', 'PhaseStarted', 'PipelineDown', 'PipelineStarting',
+           'LoadStopped', 'MetricsStarted', 'MetricsStopped', 'OperatorNote', 'Phase', 'PhaseStarted', 'PipelineDown', 'PipelineStarting',
            'PipelineUp', 'ProxiesDeleted', 'ProxyCreated', 'ProxyServerDied', 'ProxyServerFound',
            'ProxyServerStarted', 'ProxyServerStopped', 'Record', 'RowsCorrupted', 'RunFinished', 'RunStarted',
            'RunbookStepDone', 'RunbookStepTriggered', 'SchemaChanged', 'ServiceDied', 'ServiceExited',

@@ -48,3 +48,20 @@ class GoldenStopped(Record):
 
     answers: int = 0
     error: str | None = None
+
+
+@kind("metrics_started")
+class MetricsStarted(Record):
+    """The scraper began reading each service's ``/metrics`` at ``urls`` (service ->
+    base URL, from ``backend.service_urls()``) every ``interval_s``, into ``file``."""
+
+    urls: dict[str, str]
+    interval_s: float
+    file: str
+
+
+@kind("metrics_stopped")
+class MetricsStopped(Record):
+    """The scraper stopped; ``scrapes``: service -> answers parsed and written."""
+
+    scrapes: dict[str, int]
