@@ -41,7 +41,8 @@ def check_silent_failure(run_dir: Path, report: dict) -> None:
     assert hit["prediction_drift_psi"] > baseline["prediction_drift_psi"] == 0.0
     records = journal(run_dir)
     overridden = [r for r in records if r["kind"] == "env_overridden"]
-    assert [r["services"] for r in overridden] == [{"model-server": {"FEATURE_VALIDATION": "off"}}]
+    assert [r["services"] for r in overridden] == [{"model-server": {"FEATURE_VALIDATION": "off",
+                                                                     "FEATURE_TIMEOUT_MS": "1000"}}]
     started = [r for r in records if r["kind"] == "golden_started"]
     assert len(started) == 1 and started[0]["cases"] == 200
     stopped = [r for r in records if r["kind"] == "golden_stopped"]
