@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REQUIRE = os.environ.get("CHAOS_REQUIRE_DOCKER") == "1"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+"""Set in a pytest-xdist worker, whose terminal reporter's lines never reach the terminal."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +61,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     capture = session.config.pluginmanager.get_plugin("capturemanager")  # None with -p no:capture
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        say = reporter.write_line if reporter else print
+        say = reporter.write_line if reporter and not WORKER else functools.partial(print, file=sys.__stderr__,
+                                                                                   flush=True)
         say(f"[images] {decided.reason}")
         if decided.action == "build":
             say("[images] once per machine, a few minutes; CHAOS_IMAGES=skip skips the image tests instead")

@@ -22,6 +22,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,8 @@ def plan() -> ImagePlan:
 
 
 def build(say: Callable[[str], None]) -> str | None:
-    """Run ``docker/ci-setup.sh`` (its output goes to the terminal) under :data:`LOCK`.
+    """Run ``docker/ci-setup.sh`` (its output goes to stderr: the terminal, also from an
+    xdist worker, whose stdout is not) under :data:`LOCK`.
 
     Returns None when every image exists afterwards, else the reason to skip with.
     """
@@ -101,7 +103,7 @@ def build(say: Callable[[str], None]) -> str | None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another suite may be building the same tags
         if missing_images(ALL_ROLES):
             code = subprocess.run(["bash", str(REPO_ROOT / "docker" / "ci-setup.sh")],
-                                  stdin=subprocess.DEVNULL).returncode
+                                  stdin=subprocess.DEVNULL, stdout=sys.__stderr__).returncode
         else:
             code = 0
     seconds = time.monotonic() - started

@@ -66,7 +66,7 @@ def test_model_server_kill_on_docker_recovers_through_the_restart_policy(reports
     kinds = [r["kind"] for r in journal(run_dir)]
     assert "service_killed" in kinds and "service_restarted" in kinds and "service_healthy" in kinds
     fault = report["faults"][0]
-    assert 0 <= fault["recovery_time_s"] < 10
+    assert 0 <= fault["recovery_time_s"] < 18  # the scenario's bound
     assert report["requests"]["errors"] > 0
     assert slo(report, "recovery_time[kill-model]")["status"] == "passed"
     assert_nothing_left_in_docker(run_dir)

@@ -48,7 +48,7 @@ def test_killed_model_server_has_a_finite_recovery_time(reports_dir):
     assert "service_killed" in kinds and "service_exited" in kinds and "service_restarted" in kinds
     fault = report["faults"][0]
     assert fault["name"] == "kill-model"
-    assert 0 <= fault["recovery_time_s"] < 10
+    assert 0 <= fault["recovery_time_s"] < 18  # the scenario's bound
     assert report["requests"]["errors"] > 0  # the kill was real: some requests failed
     assert slo(report, "recovery_time[kill-model]")["status"] == "passed"
     assert_nothing_left(run_dir)
