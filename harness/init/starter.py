@@ -38,6 +38,16 @@ def starter_link(plan: ProxyPlan) -> str:
     return inner[0] if inner else next(link.name for link in plan.links if link.caller == "load")
 
 
+def http_ports(compose: ComposeFile, plan: ProxyPlan) -> dict[str, int]:
+    """Service -> the container port it serves HTTP on, as far as the file tells: the port
+    its HTTP health check asks, else (the ingress's target) the ingress link's upstream port."""
+    ports = {s.name: s.http_health.port for s in compose.services.values()
+             if s.http_health and s.http_health.port and s.name != plan.service}
+    ingress = next(link for link in plan.links if link.caller == "load")
+    ports.setdefault(ingress.target, int(ingress.upstream.rsplit(":", 1)[1]))
+    return {name: ports[name] for name in compose.services if name in ports}
+
+
 def pipeline_yaml(*, name: str, compose: ComposeFile, topology: Topology, plan: ProxyPlan,
                   out_dir: Path, override_file: str) -> str:
     """``pipeline.yaml`` text for a docker-only pipeline over the team's compose file."""
@@ -68,6 +78,9 @@ def pipeline_yaml(*, name: str, compose: ComposeFile, topology: Topology, plan: 
               f"  proxy: {_flow({'service': plan.service, 'api_port': PROXY_API_PORT})}", "  links:"]
     for link in plan.links:
         lines.append(f"    {link.name}: {_flow({'listen': f'0.0.0.0:{link.listen}', 'upstream': link.upstream})}")
+    lines += ["  # The container port each serves HTTP on (its health check's; the ingress's upstream):",
+              "  # the harness reads /metrics there for expect.metrics.",
+              f"  services: {_flow({n: {'port': p} for n, p in http_ports(compose, plan).items()})}"]
     return "\n".join(lines) + "\n"
 
 

@@ -226,6 +226,7 @@ def test_cli_writes_the_directory_and_says_what_it_could_not_infer(tmp_path, cap
     assert pipeline["docker"]["compose"] == ["../docker-compose.yml", "compose.override.yml"]
     assert pipeline["probe"]["path"] == "/healthz"
     assert pipeline["links"]["ingress"] == {"from": "load", "to": "web"}
+    assert pipeline["docker"]["services"] == {"web": {"port": 8080}}  # its health check's port; api has none
     compile((tmp_path / "chaos" / "locustfile.py").read_text(), "locustfile.py", "exec")
 
 
