@@ -30,6 +30,7 @@ from harness.errors import InvalidScenario, Problem
 from harness.faults.base import DataFault
 from harness.faults.registry import fault_kinds, get_fault
 from harness.located import not_a_mapping, problem_at, problems_of
+from harness.metrics_scrape import parse_expression
 from harness.model import COMMON_FAULT_KEYS, MAX_FAULTS, FaultSpec, Scenario, SLOSet
 from harness.overlaps import overlap_problems
 from harness.pipeline import PIPELINE_FILE, Pipeline, load_pipeline
@@ -363,6 +364,14 @@ class _Loader:
                 self.problem(("expect", "during", key), f"{key} is instant "
                              f"({scenario.fault(key).kind}): its window is empty, so there is "
                              f"nothing to judge; bound its recovery_time instead")
+        for i, text in enumerate(scenario.expect.metrics):
+            window = parse_expression(text).window
+            if window is not None and window != "baseline" and window not in names:
+                self.problem(("expect", "metrics", i), f"[{window}] names no fault; a window is a fault's "
+                             f"name or baseline; faults are: {names}")
+            elif window is not None and window != "baseline" and get_fault(scenario.fault(window).kind).instant:
+                self.problem(("expect", "metrics", i), f"[{window}] is instant ({scenario.fault(window).kind}): "
+                             f"its window is empty, so there is nothing to judge")
         if isinstance(scenario.expect.recovery_time, dict):
             for key in scenario.expect.recovery_time:
                 if key not in names:

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from harness.timeline.records import MetricsStarted, MetricsStopped
 
@@ -30,18 +30,31 @@ INTERVAL_S = 1.0
 TIMEOUT_S = 0.5
 
 
-EXPRESSION = re.compile(r"^\s*(rate|increase|max|min|last)\(\s*([A-Za-z_:][A-Za-z0-9_:]*(\{[^}]*\})?)\s*\)"
+EXPRESSION = re.compile(r"^\s*(rate|increase|max|min|last)\(\s*([A-Za-z_:][A-Za-z0-9_:]*(\{[^}]*\})?)"
+                        r"\s*(?:\[\s*([A-Za-z0-9_.-]+)\s*\])?\s*\)"
                         r"\s*(<=|>=|==|<|>)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*(?:/s)?\s*$")
-"""``FUNCTION(METRIC) OP NUMBER`` (an optional ``/s`` after the number), see ``harness.metric_slo``."""
+"""``FUNCTION(METRIC) OP NUMBER`` or ``FUNCTION(METRIC[WINDOW]) OP NUMBER`` (WINDOW: a
+fault's name or ``baseline``; an optional ``/s`` after the number), see ``harness.metric_slo``."""
 
 
-def parse_expression(text: str) -> tuple[str, str, str, float]:
-    """``(function, metric, op, bound)``; ValueError saying what is expected."""
+class MetricExpression(NamedTuple):
+    """One parsed expression; ``window`` None: over the whole load."""
+
+    function: str
+    metric: str
+    op: str
+    bound: float
+    window: str | None = None
+
+
+def parse_expression(text: str) -> MetricExpression:
+    """The parts of ``text``; ValueError saying what is expected."""
     match = EXPRESSION.match(text)
     if match is None:
-        raise ValueError(f"{text!r} is not FUNCTION(METRIC) OP NUMBER with FUNCTION one of "
-                         f"rate, increase, max, min, last and OP one of <, <=, >, >=, ==")
-    return match[1], match[2], match[4], float(match[5])
+        raise ValueError(f"{text!r} is not FUNCTION(METRIC) OP NUMBER (or FUNCTION(METRIC[WINDOW]) with WINDOW "
+                         f"a fault's name or baseline) with FUNCTION one of rate, increase, max, min, last "
+                         f"and OP one of <, <=, >, >=, ==")
+    return MetricExpression(match[1], match[2], match[5], float(match[6]), match[4])
 
 
 def parse_samples(text: str) -> dict[str, float]:

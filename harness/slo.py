@@ -416,15 +416,26 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
         else:
             verdicts.append(check.evaluate(recovery))
     if expect.metrics:
-        from harness.metric_slo import evaluate_metric_slo
-
-        zero = run.load_started_at
-        verdicts += [evaluate_metric_slo(text, run.metrics, zero, zero + run.duration_s)
-                     for text in expect.metrics]
+        verdicts += _metric_verdicts(run, expect.metrics, {**windows, "baseline": steady})
     keys = [k for k in INCIDENT_TIMES if getattr(expect, k) is not None]
     if keys:
         found = run_incident(run, resolution=resolution)
         verdicts += [MaxIncidentTime(k, getattr(expect, k)).evaluate((found, k)) for k in keys]
+    return verdicts
+
+
+def _metric_verdicts(run: Run, texts: tuple[str, ...], windows: dict[str, tuple[float, float]]) -> list[Verdict]:
+    """Each metric expression over the load, or over the window it names (``harness.metric_slo``)."""
+    from harness.metric_slo import evaluate_metric_slo, window_unknown
+    from harness.metrics_scrape import parse_expression
+
+    zero = run.load_started_at
+    verdicts = []
+    for text in texts:
+        window = parse_expression(text).window
+        span = (zero, zero + run.duration_s) if window is None else windows.get(window)
+        verdicts.append(evaluate_metric_slo(text, run.metrics, *span) if span is not None
+                        else window_unknown(text, f"{window} was never injected"))
     return verdicts
 
 

@@ -37,6 +37,25 @@ def test_no_samples_is_unknown_and_the_window_bounds_the_samples():
     assert evaluate_metric_slo("max(breaker_state) == 0", scrapes(), T0 + 6, T0 + 10).status.value == "passed"
 
 
+def test_a_window_counts_from_the_scrape_before_it_to_the_scrape_after_it():
+    """fallbacks_total grows 3/s on a and stays 10 on b; the window [2.5, 6.5] is widened to [2, 7]."""
+    assert evaluate_metric_slo("increase(fallbacks_total[hit]) == 15", scrapes(), T0 + 2.5, T0 + 6.5).observed \
+        == pytest.approx(15.0)  # the scrapes inside alone (3..6) would say 9
+    assert evaluate_metric_slo("rate(fallbacks_total[hit]) == 3", scrapes(), T0 + 2.5, T0 + 6.5).status.value \
+        == "passed"
+    # gauges: the scrapes inside the window only (k = 3, 4, 5 -> 1; k = 6 -> 0)
+    assert evaluate_metric_slo("max(breaker_state[hit]) == 0", scrapes(), T0 + 5.5, T0 + 9).status.value \
+        == "passed"
+    assert parse_expression("increase(x{a=\"1\"}[renamed]) > 2").window == "renamed"
+    assert parse_expression("increase(x) > 2").window is None
+
+
+def test_a_label_set_that_appears_mid_run_counts_from_zero():
+    rows = [{"ts": T0 + k, "service": "a", "samples": {} if k < 3 else {'rejections_total{field="x"}': 5.0 * (k - 2)}}
+            for k in range(6)]
+    assert evaluate_metric_slo("increase(rejections_total) == 15", rows, T0, T0 + 5).observed == 15.0
+
+
 def test_bad_expressions_are_refused_when_the_scenario_loads():
     for text in ("p99(x) < 1", "rate(x) ~ 1", "rate() < 1"):
         with pytest.raises(ValueError):

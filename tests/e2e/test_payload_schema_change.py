@@ -4,6 +4,7 @@ fault's window the load sends a new request shape; the reference pipeline refuse
 shared with the docker backend's run (``tests/docker/test_correctness_docker.py``)."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,16 @@ def check_payload(run_dir: Path, report: dict) -> None:
     requests = [json.loads(line) for line in (run_dir / "requests.jsonl").read_text().splitlines()]
     assert {r.get("status") for r in requests} == {200, 422}  # refused as invalid, never a 5xx
     assert not (run_dir / "payload-fault.json").exists()
-    metrics = {v["name"]: v for v in report["slos"] if v["name"].startswith("metrics[")}
-    assert {v["status"] for v in metrics.values()} == {"passed"} and len(metrics) == 3
+    metrics = {v["name"]: v["observed"] for v in report["slos"] if v["name"].startswith("metrics[")}
+    assert {v["status"] for v in report["slos"] if v["name"] in metrics} == {"passed"} and len(metrics) == 5
     # every 422 the server sent (a slot omitted while its user waited was not sent) it counted
-    refused = metrics["metrics[increase(request_rejections_total) > 300]"]["observed"]
-    assert refused == sum(r.get("status") == 422 and r.get("sent", True) for r in requests)
+    refused = [r for r in requests if r.get("status") == 422 and r.get("sent", True)]
+    assert metrics["metrics[increase(request_rejections_total) > 300]"] == len(refused)
+    # one window's: the 422s sent in it (the next fault begins 2 s after it ends)
+    renamed, zero = window(report, "renamed"), datetime.fromisoformat(report["load_started_at"]).timestamp()
+    in_window = [r for r in refused if renamed["start_s"] - 1 < r["ts"] - zero < renamed["end_s"] + 1]
+    assert metrics["metrics[increase(request_rejections_total[renamed]) > 200]"] == len(in_window) > 200
+    assert metrics["metrics[increase(request_rejections_total[baseline]) == 0]"] == 0
     scrapes = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     for service in ("model-server", "feature-server"):  # ~1/s over the 20 s load
         assert sum(s["service"] == service for s in scrapes) >= 18, service
