@@ -124,4 +124,4 @@ def evaluate_metric_slo(text: str, scrapes: list[dict] | None, start: float, end
         value = {"max": max, "min": min, "last": lambda xs: xs[-1]}[function](ordered)
     ok = _OPS[op](value, bound)
     return Verdict(name, Status.PASSED if ok else Status.FAILED, value, f"{op} {bound:g}",
-                   f"{function}({metric}) {value:.4g} {'is' if ok else 'is not'} {op} {bound:g}")
+                   f"{function}({metric}{f'[{window}]' if window else ''}) {value:.4g} {'is' if ok else 'is not'} {op} {bound:g}")

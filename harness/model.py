@@ -251,7 +251,8 @@ class Expect(Frozen):
     """From the runbook's fault to the steady state holding for good (needs ``runbook``)."""
     metrics: tuple[str, ...] = Field((), max_length=50)
     """Expressions on the pipeline's own scraped metrics over the load, e.g.
-    ``rate(model_fallback_total) < 5`` (``harness.metric_slo``; process backend)."""
+    ``rate(model_fallback_total) < 5``, or over one window, ``increase(x[FAULT]) > 10``
+    (a fault's name or ``baseline``; ``harness.metric_slo``)."""
 
     @field_validator("metrics")
     @classmethod

@@ -425,7 +425,8 @@ def evaluate(run: Run | Path | str, *, measured: dict[str, Recovery] | None = No
 
 
 def _metric_verdicts(run: Run, texts: tuple[str, ...], windows: dict[str, tuple[float, float]]) -> list[Verdict]:
-    """Each metric expression over the load, or over the window it names (``harness.metric_slo``)."""
+    """Each metric expression over the load, or over the window it names (``windows``: seconds
+    from load start, by name; ``harness.metric_slo``)."""
     from harness.metric_slo import evaluate_metric_slo, window_unknown
     from harness.metrics_scrape import parse_expression
 
@@ -433,9 +434,9 @@ def _metric_verdicts(run: Run, texts: tuple[str, ...], windows: dict[str, tuple[
     verdicts = []
     for text in texts:
         window = parse_expression(text).window
-        span = (zero, zero + run.duration_s) if window is None else windows.get(window)
-        verdicts.append(evaluate_metric_slo(text, run.metrics, *span) if span is not None
-                        else window_unknown(text, f"{window} was never injected"))
+        start, end = (0.0, run.duration_s) if window is None else windows.get(window, (None, None))
+        verdicts.append(window_unknown(text, f"{window} was never injected") if start is None
+                        else evaluate_metric_slo(text, run.metrics, zero + start, zero + end))
     return verdicts
 
 
