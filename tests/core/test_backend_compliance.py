@@ -17,7 +17,7 @@ from harness.drivers.base import ProxyDriver
 from harness.errors import DriverError
 from harness.journal import Journal, read_records
 from harness.pipeline import load_pipeline
-from harness.timeline.records import (PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
+from harness.timeline.records import (EnvOverridden, PipelineDown, PipelineUp, ServiceKilled, ServicePaused,
                                       ServiceResumed)
 
 TINY = Path(__file__).resolve().parents[1] / "pipelines" / "tiny"
@@ -79,3 +79,19 @@ def test_pause_and_resume_answer_when_they_took_effect_and_are_journaled(backend
     paused, resumed = backend.pause("echo"), backend.resume("echo")
     assert before <= paused <= resumed <= time.time()
     assert [r.service for r in _records(backend, (ServicePaused, ServiceResumed))] == ["echo", "echo"]
+
+
+@pytest.mark.parametrize("kind", ["fake", "process"])
+def test_a_scenario_env_is_journaled_at_up_and_services_are_reached_on_loopback(kind, tmp_path):
+    with Journal(tmp_path / "journal.jsonl") as journal:
+        kwargs = {"pipeline": load_pipeline(TINY), "run_dir": tmp_path, "journal": journal,
+                  "env": {"echo": {"GREETING": "hi"}}}
+        made = FakeBackend(**kwargs, clock=SystemClock()) if kind == "fake" else ProcessBackend(**kwargs)
+        try:
+            made.up()
+            urls = made.service_urls()
+        finally:
+            made.down()
+    (overridden,) = [r for r in read_records(tmp_path) if isinstance(r, EnvOverridden)]
+    assert overridden.services == {"echo": {"GREETING": "hi"}}
+    assert set(urls) <= {"echo"} and all(u.startswith("http://127.0.0.1:") for u in urls.values())
