@@ -27,13 +27,16 @@ OVERRIDE_FILE = "compose.env.yml"
 def _read(path: Path) -> dict:
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not YAML ({exc})") from None
     return data if isinstance(data, dict) else {}
 
 
 def compose_services(files: Iterable[Path]) -> list[str]:
     """The service names of ``files`` merged as compose merges them (in first-seen order);
-    OSError or a YAML error when one cannot be read."""
+    OSError when one cannot be read, ValueError when it is not YAML."""
     names: dict[str, None] = {}
     for path in files:
         services = _read(path).get("services")

@@ -236,7 +236,7 @@ class _Loader:
             try:
                 where["docker"] = (f"the compose project of pipeline {pipeline.name!r} "
                                    f"({', '.join(f.name for f in files)})", compose_services(files))
-            except (OSError, ValueError) as exc:  # a YAML error is a ValueError
+            except (OSError, ValueError) as exc:
                 self.problem(("env",), f"cannot read the compose file(s) of pipeline {pipeline.name!r}: {exc}")
                 return
         for service in scenario.env:

@@ -39,6 +39,13 @@ def test_compose_services_merges_the_files_in_order(tmp_path):
                                                   "toxiproxy", "exporter"]
 
 
+def test_a_compose_file_that_is_not_yaml_is_a_value_error(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("services: [unclosed\n")
+    with pytest.raises(ValueError, match="broken.yml: not YAML"):
+        compose_services([broken])
+
+
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
 def test_compose_itself_merges_the_override_over_the_files_environment(tmp_path):
     override = write_override([COMPOSE], ENV, tmp_path)
