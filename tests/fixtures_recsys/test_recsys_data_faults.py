@@ -99,7 +99,8 @@ def test_a_key_of_another_type_is_invalid(recommender: Recommender, redis_server
 
 
 @pytest.mark.parametrize("stamp, kind", [(iso(timedelta(days=-2)), "too_old"), (iso(timedelta(days=1)), "future"),
-                                         ("yesterday", "unreadable"), (None, "missing")])
+                                         ("yesterday", "unreadable"), (None, "missing")],
+                         ids=["too_old", "future", "unreadable", "missing"])  # stable ids: xdist workers compare them
 def test_stale_features_are_flagged_and_still_ranked(recommender: Recommender, redis_server: Redis,
                                                     golden_cases: list[dict], stamp: str | None, kind: str):
     case = golden_cases[5]
