@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -92,8 +93,22 @@ class TcpProbe(HttpProbe):
             return False
 
 
+_HANDED_OUT: set[int] = set()
+"""Ports :func:`free_port` has returned in this process. The kernel may offer a port again
+as soon as it is free, before the process it went to has bound it: one run once gave its
+proxy server and a service the same port."""
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port that was free on ``host`` a moment ago and that this process has not
+    handed out before."""
+    with _HANDED_OUT_LOCK:
+        for _ in range(1000):
+            with socket.socket() as sock:
+                sock.bind((host, 0))
+                port = sock.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+    raise OSError(f"no TCP port on {host} that this process has not handed out already")
