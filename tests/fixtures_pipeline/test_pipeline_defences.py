@@ -125,7 +125,9 @@ def test_garbage_model_file_keeps_serving_and_says_so(pipe: SimpleNamespace, ato
         assert out == {**pipe.clean, "model_degraded": True}  # the last good model answered
         after = svc.metrics()
         assert after["model_degraded"] == 1 and after["model_loaded"] == 1
-        assert delta(svc, 'model_load_failures_total{reason="unknown_checksum"}', before) == 1
+        refused = delta(svc, 'model_load_failures_total{reason="unknown_checksum"}', before)
+        # overwritten in place, the server may also see the truncated file first (2 seen under CPU burners)
+        assert refused == 1 if atomic else refused in (1, 2)
         assert after['prediction_flags_total{flag="model_degraded"}'] - \
             before['prediction_flags_total{flag="model_degraded"}'] == 1
     finally:
