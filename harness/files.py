@@ -11,7 +11,7 @@ protocol, :class:`ServiceFiles`; each backend provides it for a service:
 
 ``replace`` is atomic everywhere: the bytes go to a temporary file in the same
 directory, which is then renamed over the target, so a reader sees the old file or
-the new one, never half of one. ``tests/core/test_files_compliance.py`` holds the
+the new one, never half of one. ``tests/docker/test_files_compliance.py`` holds the
 implementations to the same assertions.
 
 An :class:`Artifact` is a declared artifact (``pipeline.yaml`` ``artifacts``) as one
