@@ -34,8 +34,8 @@ def check_payload(run_dir: Path, report: dict) -> None:
     assert metrics["metrics[increase(request_rejections_total[renamed]) > 200]"] == len(in_window) > 200
     assert metrics["metrics[max(circuit_breaker_state[baseline]) == 0]"] == 0
     scrapes = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    for service in ("model-server", "feature-server"):  # ~1/s over the 20 s load
-        assert sum(s["service"] == service for s in scrapes) >= 18, service
+    for service in ("model-server", "feature-server"):  # ~1/s over the 20 s load; a starved box may miss some
+        assert sum(s["service"] == service for s in scrapes) >= 12, service
 
 
 def test_a_new_request_shape_is_refused_only_during_its_window(reports_dir):
